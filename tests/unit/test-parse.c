@@ -207,6 +207,7 @@ static void test_size_or_percent(void **state) {
                 { "0%", -ERANGE, "greater than 0" },
                 { "101%", -ERANGE, "at most 100%" },
                 { "100.1%", -ERANGE, "at most 100%" },
+                { "100.0001%", -ERANGE, "at most 100%" },
                 { "%", -EINVAL, "'%'" },
                 { "-5%", -ERANGE, "negative" },
                 { "50 %", -EINVAL, "trailing garbage ' %'" },

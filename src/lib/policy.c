@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The policy object: its defaults, the properties a user may set (systemd names where
+ * systemd has one, see SPEC.md "Limits") and their validation, and the string tables of
+ * the public enums. A value is applied only when it is valid, so a failed set leaves the
+ * policy as it was. Touches no kernel interface beyond sysconf() for MemoryMax=N%.
+ */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "corral.h"
+#include "macro.h"
+#include "parse.h"
+#include "policy.h"
+
+_Static_assert(CORRAL_INFINITY == PARSE_INFINITY, "one spelling of infinity");
+
+/* How much of a bad key or value a diag quotes. */
+#define DIAG_QUOTE_MAX 64
+
+typedef int (*policy_setter)(corral_policy *p, const char *value, char *why);
+
+_public_ int corral_policy_new(corral_policy **ret) {
+        corral_policy *p;
+
+        if (!ret)
+                return -EINVAL;
+
+        p = malloc(sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+
+        *p = (corral_policy){
+                .memory_max = CORRAL_INFINITY,
+                .tasks_max = CORRAL_INFINITY,
+                .cpu_quota_ppm = 0,
+                .runtime_max_usec = CORRAL_INFINITY,
+                .cpu_time_max_usec = CORRAL_INFINITY,
+                .timeout_stop_usec = POLICY_DEFAULT_GRACE_USEC,
+                .backend = CORRAL_BACKEND_AUTO,
+                .memory_rlimit = POLICY_MEMORY_RLIMIT_DATA,
+                .refuse_unenforced = false,
+                .capture_output = false,
+                .capture_max = POLICY_DEFAULT_CAPTURE_MAX,
+                .output_max = POLICY_DEFAULT_OUTPUT_MAX,
+                .start_method = CORRAL_START_FORK,
+        };
+
+        *ret = p;
+        return 0;
+}
+
+_public_ corral_policy *corral_policy_free(corral_policy *p) {
+        free(p);
+        return NULL;
+}
+
+uint64_t policy_physical_memory(void) {
+        long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+
+        if (pages <= 0 || page_size <= 0)
+                return 0;
+        if ((uint64_t) pages > (UINT64_MAX - 1) / (uint64_t) page_size)
+                return UINT64_MAX - 1;
+        return (uint64_t) pages * (uint64_t) page_size;
+}
+
+/* ---- the setters: validate into locals, assign last ---- */
+
+_printf_(2, 3) static int why_fail(char *why, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(why, PARSE_WHY_MAX, fmt, ap);
+        va_end(ap);
+        return -EINVAL;
+}
+
+static int set_memory_max(corral_policy *p, const char *value, char *why) {
+        uint64_t total = policy_physical_memory(), v;
+        int r;
+
+        if (total == 0 && strchr(value, '%'))
+                return why_fail(why, "physical memory size unknown, cannot take a percentage");
+
+        r = parse_size_or_percent(value, total, &v, why);
+        if (r < 0)
+                return r;
+        if (v == 0)
+                return why_fail(why, "value must be greater than 0");
+
+        p->memory_max = v;
+        return 0;
+}
+
+static int set_tasks_max(corral_policy *p, const char *value, char *why) {
+        uint64_t v;
+        int r;
+
+        r = parse_count(value, &v, why);
+        if (r < 0)
+                return r;
+
+        p->tasks_max = v;
+        return 0;
+}
+
+static int set_cpu_quota(corral_policy *p, const char *value, char *why) {
+        uint64_t v = 0;
+        int r;
+
+        /* As in systemd, an empty CPUQuota= removes the quota. */
+        if (value[strspn(value, " \t\n\r")] != '\0') {
+                r = parse_percent_ppm(value, &v, why);
+                if (r < 0)
+                        return r;
+        }
+
+        p->cpu_quota_ppm = v;
+        return 0;
+}
+
+/* A limit on time: 0 would stop every run at once, so it must be positive. */
+static int parse_time_limit(const char *value, uint64_t *ret, char *why) {
+        uint64_t v;
+        int r;
+
+        r = parse_duration(value, &v, why);
+        if (r < 0)
+                return r;
+        if (v == 0)
+                return why_fail(why, "value must be greater than 0");
+
+        *ret = v;
+        return 0;
+}
+
+static int set_runtime_max(corral_policy *p, const char *value, char *why) {
+        return parse_time_limit(value, &p->runtime_max_usec, why);
+}
+
+static int set_cpu_time_max(corral_policy *p, const char *value, char *why) {
+        return parse_time_limit(value, &p->cpu_time_max_usec, why);
+}
+
+static int set_timeout_stop(corral_policy *p, const char *value, char *why) {
+        uint64_t v;
+        int r;
+
+        r = parse_duration(value, &v, why);
+        if (r < 0)
+                return r;
+        /* An endless grace would let a process that ignores SIGTERM outlive its run. */
+        if (v == PARSE_INFINITY)
+                return why_fail(why, "value must be finite");
+
+        p->timeout_stop_usec = v;
+        return 0;
+}
+
+/* A buffer size: finite, 0 allowed (capture nothing). */
+static int parse_buffer_size(const char *value, uint64_t *ret, char *why) {
+        uint64_t v;
+        int r;
+
+        r = parse_size(value, &v, why);
+        if (r < 0)
+                return r;
+        if (v == PARSE_INFINITY)
+                return why_fail(why, "value must be finite");
+        if (v > SIZE_MAX)
+                return why_fail(why, "value too large");
+
+        *ret = v;
+        return 0;
+}
+
+static int set_capture_max(corral_policy *p, const char *value, char *why) {
+        return parse_buffer_size(value, &p->capture_max, why);
+}
+
+static int set_output_max(corral_policy *p, const char *value, char *why) {
+        return parse_buffer_size(value, &p->output_max, why);
+}
+
+/* Words are compared without the blanks around them, like the numbers. */
+static int find_word(const char *value, const char *const *words, size_t n, bool icase) {
+        size_t len;
+
+        value += strspn(value, " \t\n\r");
+        len = strlen(value);
+        while (len > 0 && strchr(" \t\n\r", value[len - 1]))
+                len--;
+
+        for (size_t i = 0; i < n; i++) {
+                if (!words[i] || strlen(words[i]) != len)
+                        continue;
+                if (icase ? strncasecmp(value, words[i], len) == 0 :
+                            strncmp(value, words[i], len) == 0)
+                        return (int) i;
+        }
+        return -EINVAL;
+}
+
+static const char *const backend_table[_CORRAL_BACKEND_MAX] = {
+        [CORRAL_BACKEND_AUTO] = "auto",
+        [CORRAL_BACKEND_CGROUP2] = "cgroup2",
+        [CORRAL_BACKEND_CGROUP2_CORE] = "cgroup2-core",
+        [CORRAL_BACKEND_RLIMIT] = "rlimit",
+};
+
+static int set_backend(corral_policy *p, const char *value, char *why) {
+        int i = find_word(value, backend_table, ELEMENTSOF(backend_table), false);
+
+        if (i < 0)
+                return why_fail(why, "expected auto, cgroup2, cgroup2-core or rlimit");
+        p->backend = (corral_backend) i;
+        return 0;
+}
+
+static int set_memory_rlimit(corral_policy *p, const char *value, char *why) {
+        static const char *const words[] = {
+                [POLICY_MEMORY_RLIMIT_DATA] = "data",
+                [POLICY_MEMORY_RLIMIT_AS] = "as",
+        };
+        int i = find_word(value, words, ELEMENTSOF(words), false);
+
+        if (i < 0)
+                return why_fail(why, "expected data or as");
+        p->memory_rlimit = (policy_memory_rlimit) i;
+        return 0;
+}
+
+static int set_unenforced(corral_policy *p, const char *value, char *why) {
+        static const char *const words[] = { "allow", "refuse" };
+        int i = find_word(value, words, ELEMENTSOF(words), false);
+
+        if (i < 0)
+                return why_fail(why, "expected allow or refuse");
+        p->refuse_unenforced = i == 1;
+        return 0;
+}
+
+static int set_capture_output(corral_policy *p, const char *value, char *why) {
+        /* systemd's booleans, case-insensitive as there; even indices are false. */
+        static const char *const words[] = { "no", "yes", "false", "true", "0", "1", "off", "on" };
+        int i = find_word(value, words, ELEMENTSOF(words), true);
+
+        if (i < 0)
+                return why_fail(why, "expected a boolean: yes, no, true, false, on, off, 1 or 0");
+        p->capture_output = i % 2 == 1;
+        return 0;
+}
+
+static int set_start_method(corral_policy *p, const char *value, char *why) {
+        static const char *const words[] = {
+                [CORRAL_START_FORK] = "fork",
+                [CORRAL_START_FORKSERVER] = "forkserver",
+        };
+        int i = find_word(value, words, ELEMENTSOF(words), false);
+
+        if (i < 0)
+                return why_fail(why, "expected fork or forkserver");
+        p->start_method = (corral_start_method) i;
+        return 0;
+}
+
+static const struct {
+        const char *key;
+        policy_setter set;
+} properties[] = {
+        { "MemoryMax", set_memory_max },
+        { "TasksMax", set_tasks_max },
+        { "CPUQuota", set_cpu_quota },
+        { "RuntimeMaxSec", set_runtime_max },
+        { "CPUTimeMaxSec", set_cpu_time_max },
+        { "TimeoutStopSec", set_timeout_stop },
+        { "Backend", set_backend },
+        { "MemoryRlimit", set_memory_rlimit },
+        { "Unenforced", set_unenforced },
+        { "CaptureOutput", set_capture_output },
+        { "CaptureMax", set_capture_max },
+        { "OutputMax", set_output_max },
+        { "StartMethod", set_start_method },
+};
+
+/* ---- diagnostics ---- */
+
+/* Fills diag (if any) with one line: control characters from the input become '?'. */
+_printf_(2, 3) static int diag_fail(corral_diag *diag, const char *fmt, ...) {
+        va_list ap;
+
+        if (!diag)
+                return -EINVAL;
+
+        va_start(ap, fmt);
+        vsnprintf(diag->message, sizeof(diag->message), fmt, ap);
+        va_end(ap);
+
+        for (char *c = diag->message; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        *c = '?';
+        return -EINVAL;
+}
+
+/* printf arguments for a quoted input, cut to DIAG_QUOTE_MAX with "...". */
+#define QUOTE(s) (strlen(s) > DIAG_QUOTE_MAX ? DIAG_QUOTE_MAX - 3 : (int) strlen(s)), (s), \
+                 (strlen(s) > DIAG_QUOTE_MAX ? "..." : "")
+
+_public_ int corral_policy_set(corral_policy *p, const char *key, const char *value,
+                               corral_diag *diag) {
+        char why[PARSE_WHY_MAX] = "";
+        int r;
+
+        if (!p || !key || !value)
+                return diag_fail(diag, "invalid argument: policy, key and value are required");
+
+        for (size_t i = 0; i < ELEMENTSOF(properties); i++) {
+                if (strcmp(key, properties[i].key) != 0)
+                        continue;
+
+                r = properties[i].set(p, value, why);
+                if (r < 0)
+                        return diag_fail(diag, "%s value '%.*s%s': %s", properties[i].key,
+                                         QUOTE(value), why);
+                return 0;
+        }
+
+        return diag_fail(diag, "unknown property '%.*s%s'", QUOTE(key));
+}
+
+_public_ int corral_policy_set_assignment(corral_policy *p, const char *assignment,
+                                          corral_diag *diag) {
+        _cleanup_free_ char *key = NULL;
+        const char *eq, *start, *end;
+
+        if (!p || !assignment)
+                return diag_fail(diag, "invalid argument: policy and assignment are required");
+
+        /* Blanks around the key are not part of it ("MemoryMax = 1G"). */
+        eq = strchr(assignment, '=');
+        start = assignment + strspn(assignment, " \t");
+        end = eq;
+        while (end && end > start && (end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+        if (!eq || end == start)
+                return diag_fail(diag, "malformed assignment '%.*s%s': expected Key=Value",
+                                 QUOTE(assignment));
+
+        key = strndup(start, (size_t) (end - start));
+        if (!key) {
+                diag_fail(diag, "out of memory");
+                return -ENOMEM;
+        }
+
+        return corral_policy_set(p, key, eq + 1, diag);
+}
+
+/* ---- string tables ---- */
+
+_public_ const char *corral_backend_to_string(corral_backend b) {
+        if ((unsigned) b >= ELEMENTSOF(backend_table))
+                return NULL;
+        return backend_table[b];
+}
+
+_public_ int corral_backend_from_string(const char *s, corral_backend *ret) {
+        if (!s || !ret)
+                return -EINVAL;
+
+        for (size_t i = 0; i < ELEMENTSOF(backend_table); i++)
+                if (strcmp(s, backend_table[i]) == 0) {
+                        *ret = (corral_backend) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+_public_ const char *corral_status_to_string(corral_status s) {
+        static const char *const table[_CORRAL_STATUS_MAX] = {
+                [CORRAL_STATUS_OK] = "ok",
+                [CORRAL_STATUS_EXITED] = "exited",
+                [CORRAL_STATUS_SIGNALED] = "signaled",
+                [CORRAL_STATUS_WALL_TIMEOUT] = "wall_timeout",
+                [CORRAL_STATUS_CPU_TIMEOUT] = "cpu_timeout",
+                [CORRAL_STATUS_MEMORY_LIMIT] = "memory_limit",
+                [CORRAL_STATUS_INTERRUPTED] = "interrupted",
+                [CORRAL_STATUS_SPAWN_ERROR] = "spawn_error",
+                [CORRAL_STATUS_INTERNAL_ERROR] = "internal_error",
+        };
+
+        if ((unsigned) s >= ELEMENTSOF(table))
+                return NULL;
+        return table[s];
+}
+
+_public_ const char *corral_enforcer_to_string(corral_enforcer e) {
+        static const char *const table[_CORRAL_ENFORCER_MAX] = {
+                [CORRAL_ENFORCER_UNSET] = NULL,
+                [CORRAL_ENFORCER_CGROUP] = "cgroup",
+                [CORRAL_ENFORCER_MONITOR] = "monitor",
+                [CORRAL_ENFORCER_RLIMIT_AS] = "rlimit-as",
+                [CORRAL_ENFORCER_RLIMIT_DATA] = "rlimit-data",
+                [CORRAL_ENFORCER_RLIMIT_CPU] = "rlimit-cpu",
+                [CORRAL_ENFORCER_RLIMIT_NPROC] = "rlimit-nproc",
+                [CORRAL_ENFORCER_NONE] = "none",
+        };
+
+        if ((unsigned) e >= ELEMENTSOF(table))
+                return NULL;
+        return table[e];
+}
