@@ -184,6 +184,8 @@ static void test_good(void **state) {
         }
 }
 
+#define BOOLEANS "yes, no, true, false, on, off, 1 or 0"
+
 static const struct {
         const char *key, *value, *message;
 } bad[] = {
@@ -195,7 +197,8 @@ static const struct {
         { "MemoryMax", "99999999999E", "MemoryMax value '99999999999E': value too large" },
         { "MemoryMax", "0%", "MemoryMax value '0%': value must be greater than 0" },
         { "MemoryMax", "101%", "MemoryMax value '101%': percentage must be at most 100%" },
-        { "MemoryMax", "512M 1G", "MemoryMax value '512M 1G': unit 'G' after 'M': units must descend" },
+        { "MemoryMax", "512M 1G",
+          "MemoryMax value '512M 1G': unit 'G' after 'M': units must descend" },
         { "MemoryMax", "1G\nx", "MemoryMax value '1G?x': trailing garbage 'x'" },
         { "TasksMax", "0", "TasksMax value '0': value must be greater than 0" },
         { "TasksMax", "-1", "TasksMax value '-1': negative values are not allowed" },
@@ -212,7 +215,8 @@ static const struct {
         { "RuntimeMaxSec", "ms", "RuntimeMaxSec value 'ms': missing number before 'ms'" },
         { "RuntimeMaxSec", "2Q", "RuntimeMaxSec value '2Q': unknown unit 'Q'" },
         { "RuntimeMaxSec", "", "RuntimeMaxSec value '': empty value" },
-        { "RuntimeMaxSec", "99999999999999w", "RuntimeMaxSec value '99999999999999w': value too large" },
+        { "RuntimeMaxSec", "99999999999999w",
+          "RuntimeMaxSec value '99999999999999w': value too large" },
         { "CPUTimeMaxSec", "0", "CPUTimeMaxSec value '0': value must be greater than 0" },
         { "CPUTimeMaxSec", "-1s", "CPUTimeMaxSec value '-1s': negative values are not allowed" },
         { "CPUTimeMaxSec", "1e3", "CPUTimeMaxSec value '1e3': unknown unit 'e'" },
@@ -220,12 +224,14 @@ static const struct {
         { "TimeoutStopSec", "soon", "TimeoutStopSec value 'soon': invalid number 'soon'" },
         { "TimeoutStopSec", "", "TimeoutStopSec value '': empty value" },
         { "Backend", "gpu", "Backend value 'gpu': expected auto, cgroup2, cgroup2-core or rlimit" },
-        { "Backend", "CGROUP2", "Backend value 'CGROUP2': expected auto, cgroup2, cgroup2-core or rlimit" },
+        { "Backend", "CGROUP2",
+          "Backend value 'CGROUP2': expected auto, cgroup2, cgroup2-core or rlimit" },
         { "Backend", "", "Backend value '': expected auto, cgroup2, cgroup2-core or rlimit" },
         { "MemoryRlimit", "rss", "MemoryRlimit value 'rss': expected data or as" },
         { "Unenforced", "yes", "Unenforced value 'yes': expected allow or refuse" },
-        { "CaptureOutput", "maybe", "CaptureOutput value 'maybe': expected a boolean: yes, no, true, false, on, off, 1 or 0" },
-        { "CaptureOutput", "", "CaptureOutput value '': expected a boolean: yes, no, true, false, on, off, 1 or 0" },
+        { "CaptureOutput", "maybe",
+          "CaptureOutput value 'maybe': expected a boolean: " BOOLEANS },
+        { "CaptureOutput", "", "CaptureOutput value '': expected a boolean: " BOOLEANS },
         { "CaptureMax", "infinity", "CaptureMax value 'infinity': value must be finite" },
         { "CaptureMax", "1X", "CaptureMax value '1X': unknown unit 'X'" },
         { "OutputMax", "infinity", "OutputMax value 'infinity': value must be finite" },
@@ -400,8 +406,8 @@ static void test_diag_bounded(void **state) {
         assert_non_null(strstr(diag.message, "...'"));
 
         assert_int_equal(corral_policy_set(p, "Backend", "a\r\nb\tc", &diag), -EINVAL);
-        assert_string_equal(diag.message,
-                            "Backend value 'a??b?c': expected auto, cgroup2, cgroup2-core or rlimit");
+        assert_string_equal(diag.message, "Backend value 'a??b?c': "
+                                          "expected auto, cgroup2, cgroup2-core or rlimit");
         corral_policy_free(p);
 }
 
