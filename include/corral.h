@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libcorral: run an untrusted command or C function under kernel-enforced
+ * limits, leave nothing running afterwards, and say exactly why it stopped.
+ *
+ * Shape: build a policy, spawn a job, watch one fd, dispatch, read the result.
+ *
+ *     corral_policy *p;
+ *     corral_policy_new(&p);
+ *     corral_policy_set(p, "MemoryMax", "256M", &diag);
+ *     corral_spawn(p, argv, &job, &diag);
+ *     while (corral_job_dispatch(job) == 0)
+ *             poll(&(struct pollfd){ corral_job_fd(job), POLLIN }, 1, -1);
+ *     const corral_result *r = corral_job_result(job);
+ *
+ * corral_run() is the blocking convenience on top. Functions return >= 0 on
+ * success and -errno on failure; where a person needs more than an errno they
+ * fill a caller-provided corral_diag with one line naming the bad input. The
+ * library never prints, never exits and never aborts.
+ *
+ * The contract (keys, statuses, JSON result, exit codes) is SPEC.md.
+ */
+#ifndef CORRAL_H
+#define CORRAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CORRAL_VERSION_MAJOR 0
+#define CORRAL_VERSION_MINOR 1
+#define CORRAL_VERSION_PATCH 0
+
+/* "No limit" for sizes, counts and durations. */
+#define CORRAL_INFINITY UINT64_MAX
+
+typedef struct corral_policy corral_policy;
+typedef struct corral_job corral_job;
+
+/* One line for a person: which input was bad and why. Empty when not filled. */
+typedef struct corral_diag {
+        char message[256];
+} corral_diag;
+
+typedef enum corral_backend {
+        CORRAL_BACKEND_AUTO,
+        CORRAL_BACKEND_CGROUP2,      /* delegated cgroup v2 with memory, pids, cpu */
+        CORRAL_BACKEND_CGROUP2_CORE, /* controller-less cgroup v2 group + rlimits */
+        CORRAL_BACKEND_RLIMIT,       /* plain rlimits + subreaper */
+        _CORRAL_BACKEND_MAX,
+} corral_backend;
+
+typedef enum corral_status {
+        CORRAL_STATUS_OK,
+        CORRAL_STATUS_EXITED,
+        CORRAL_STATUS_SIGNALED,
+        CORRAL_STATUS_WALL_TIMEOUT,
+        CORRAL_STATUS_CPU_TIMEOUT,
+        CORRAL_STATUS_MEMORY_LIMIT,
+        CORRAL_STATUS_INTERRUPTED,
+        CORRAL_STATUS_SPAWN_ERROR,
+        CORRAL_STATUS_INTERNAL_ERROR,
+        _CORRAL_STATUS_MAX,
+} corral_status;
+
+/* What enforced one limit of the policy. */
+typedef enum corral_enforcer {
+        CORRAL_ENFORCER_UNSET,       /* the policy did not set this limit */
+        CORRAL_ENFORCER_CGROUP,
+        CORRAL_ENFORCER_MONITOR,
+        CORRAL_ENFORCER_RLIMIT_AS,
+        CORRAL_ENFORCER_RLIMIT_DATA,
+        CORRAL_ENFORCER_RLIMIT_CPU,
+        CORRAL_ENFORCER_RLIMIT_NPROC,
+        CORRAL_ENFORCER_NONE,        /* could not be enforced here */
+        _CORRAL_ENFORCER_MAX,
+} corral_enforcer;
+
+#define CORRAL_MAX_SIGNALS_SENT 8
+
+typedef struct corral_signal_sent {
+        int signal;
+        double at_s; /* seconds since the run started */
+} corral_signal_sent;
+
+/* A captured stream or a function's output: bytes owned by the result. */
+typedef struct corral_bytes {
+        unsigned char *data;
+        size_t size;
+        bool truncated; /* capture hit its cap; the rest was discarded */
+} corral_bytes;
+
+/* What enforced each limit; CORRAL_ENFORCER_UNSET for limits the policy did not set. */
+typedef struct corral_enforcement {
+        corral_enforcer memory, tasks, cpu_quota, cpu_time, wall_time;
+} corral_enforcement;
+
+/*
+ * The result of one run. Read-only for callers; fields are only ever added at the
+ * end. Sizes in bytes, times in seconds.
+ */
+typedef struct corral_result {
+        corral_status status;
+        bool has_exit_code; /* false: "exit_code": null */
+        int exit_code;
+        int signal;         /* 0: "signal": null */
+        double wall_time_s;
+        double cpu_time_s;
+        double user_time_s;
+        double system_time_s;
+        uint64_t memory_peak_bytes;
+        uint64_t oom_kills;
+        uint64_t pids_peak;
+        uint64_t pids_limit_hits;
+        corral_backend backend;
+        bool precise;
+        char error[256]; /* empty: "error": null */
+        int error_errno; /* the errno behind error (ENOENT: not found), 0 if none */
+
+        corral_enforcement enforcement;
+
+        struct {
+                const char *limit_hit; /* "RuntimeMaxSec", "CPUTimeMaxSec", "MemoryMax", "Interrupt", or NULL */
+                double deadline_s;     /* the limit that was hit, in its unit (s); 0 if none */
+                corral_signal_sent signals_sent[CORRAL_MAX_SIGNALS_SENT];
+                size_t n_signals_sent;
+                uint64_t oom, oom_kill, oom_group_kill; /* memory.events deltas in the run's group */
+                uint64_t pids_max;                      /* pids.events max: forks refused */
+                double cpu_throttled_s;                 /* cpu.stat throttled_usec */
+                uint64_t memory_max_bytes;              /* MemoryMax as enforced, 0 if unset */
+                uint64_t rss_peak_sampled_bytes;        /* fallback: largest sampled tree RSS */
+                const char *inferred;                   /* why precise is false, or NULL */
+        } evidence;
+
+        corral_bytes stdout_capture; /* with CaptureOutput= */
+        corral_bytes stderr_capture;
+        corral_bytes fn_output;      /* corral_run_fn(): what the function wrote */
+        char *crash_report;          /* corral_run_fn(): signal, fault address, backtrace */
+} corral_result;
+
+/* ---- policy ---- */
+
+int corral_policy_new(corral_policy **ret);
+corral_policy *corral_policy_free(corral_policy *p);
+
+/*
+ * Set one property by its systemd name (MemoryMax, TasksMax, CPUQuota,
+ * RuntimeMaxSec, TimeoutStopSec) or corral's own (CPUTimeMaxSec, Backend,
+ * MemoryRlimit, CaptureOutput, CaptureMax, OutputMax, Unenforced). Unknown keys and
+ * malformed values return -EINVAL and a diag naming both.
+ */
+int corral_policy_set(corral_policy *p, const char *key, const char *value, corral_diag *diag);
+/* The same from "Key=Value". */
+int corral_policy_set_assignment(corral_policy *p, const char *assignment, corral_diag *diag);
+
+/* ---- jobs ---- */
+
+/*
+ * Start argv[0] (searched in $PATH) under the policy. Returns 0 and a job on
+ * success, also when the command could not be started: that job is already
+ * finished with status spawn_error. Returns -errno only when no job could be made.
+ */
+int corral_spawn(const corral_policy *p, char *const argv[], corral_job **ret, corral_diag *diag);
+
+/* One fd to poll for POLLIN; call corral_job_dispatch() when it is readable. */
+int corral_job_fd(const corral_job *job);
+
+/* Bounded work, never blocks. Returns 1 when the job has finished, 0 while it runs, -errno on failure. */
+int corral_job_dispatch(corral_job *job);
+
+/* Begin a graceful stop (SIGTERM, grace, SIGKILL); the status becomes interrupted. */
+int corral_job_interrupt(corral_job *job);
+
+/* The result once dispatch returned 1, else NULL. Owned by the job. */
+const corral_result *corral_job_result(const corral_job *job);
+
+/* Frees the job; a job still running is killed and reaped first (this blocks). */
+corral_job *corral_job_free(corral_job *job);
+
+/* Blocking: spawn, wait, return the finished job (read it with corral_job_result). */
+int corral_run(const corral_policy *p, char *const argv[], corral_job **ret, corral_diag *diag);
+
+/* ---- functions ---- */
+
+typedef struct corral_out corral_out;
+/* Append bytes to the function's output; -EMSGSIZE past the policy's OutputMax. */
+int corral_out_write(corral_out *out, const void *data, size_t size);
+
+typedef void (*corral_fn)(const void *in, size_t in_len, corral_out *out);
+
+typedef enum corral_start_method {
+        CORRAL_START_FORK,       /* fork the caller: fast, inherits its state */
+        CORRAL_START_FORKSERVER, /* fork a clean helper started by corral_forkserver_start() */
+} corral_start_method;
+
+/* ---- results ---- */
+
+const char *corral_status_to_string(corral_status s);
+const char *corral_backend_to_string(corral_backend b);
+const char *corral_enforcer_to_string(corral_enforcer e);
+/* "auto", "cgroup2", "cgroup2-core", "rlimit" -> backend; -EINVAL otherwise. */
+int corral_backend_from_string(const char *s, corral_backend *ret);
+
+/* The exit code `corral run` uses for this result (SPEC: 124, 125, 126, 127, 137, 128+N, ...). */
+int corral_result_exit_code(const corral_result *r);
+
+/* The result as one line of JSON (SPEC "Result"); free() it. */
+int corral_result_to_json(const corral_result *r, char **ret_json);
+
+/* ---- environment ---- */
+
+/*
+ * Make this process a child subreaper so that descendants that double-fork or call
+ * setsid are re-parented to it and can be killed when their run ends. Call it only in
+ * programs whose other children are corral's (the corral CLI and corrald do);
+ * without it, the rlimit backend can only kill what stays in the run's session.
+ */
+int corral_become_subreaper(void);
+
+/*
+ * Move the calling process into a "supervisor" leaf of its own cgroup, so that the
+ * cgroup can hold run groups with controllers (cgroup v2's no-internal-process rule).
+ * Only when this process is alone in its cgroup. The CLI and corrald call it.
+ */
+int corral_claim_cgroup(corral_diag *diag);
+
+/* Which backend `auto` would pick for the policy, and why each higher rung was skipped. */
+typedef struct corral_doctor_report {
+        corral_backend chosen;
+        char reason[_CORRAL_BACKEND_MAX][512]; /* per rung: why it is not usable, "" if usable */
+        char cgroup_base[512];                  /* where run groups would be created */
+} corral_doctor_report;
+int corral_doctor(const corral_policy *p, corral_doctor_report *ret);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * corral doctor: which backend `corral run` would use here, and why not the higher
+ * rungs. Exit 0 when the wanted rung (default: cgroup2, the precise one) is usable.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "output.h"
+
+static const corral_backend rungs[] = {
+        CORRAL_BACKEND_CGROUP2,
+        CORRAL_BACKEND_CGROUP2_CORE,
+        CORRAL_BACKEND_RLIMIT,
+};
+
+static void print_json(const corral_doctor_report *rep) {
+        json_t *o = json_object(), *r = json_object();
+        for (size_t i = 0; i < ELEMENTSOF(rungs); i++) {
+                const char *why = rep->reason[rungs[i]];
+                json_object_set_new(r, corral_backend_to_string(rungs[i]),
+                                    json_pack("{s:b, s:o}", "usable", !why[0], "reason",
+                                              why[0] ? json_string(why) : json_null()));
+        }
+        json_object_set_new(o, "chosen", json_string(corral_backend_to_string(rep->chosen)));
+        json_object_set_new(o, "rungs", r);
+        json_object_set_new(o, "cgroup_base",
+                            rep->cgroup_base[0] ? json_string(rep->cgroup_base) : json_null());
+        char *s = json_dumps(o, 0);
+        if (s)
+                printf("%s\n", s);
+        free(s);
+        json_decref(o);
+}
+
+int verb_doctor(int argc, char *argv[]) {
+        enum { OPT_JSON = 256, OPT_BACKEND };
+        static const struct option options[] = {
+                { "json", no_argument, NULL, OPT_JSON },
+                { "backend", required_argument, NULL, OPT_BACKEND },
+                { "property", required_argument, NULL, 'p' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        corral_policy *p = NULL;
+        corral_doctor_report rep;
+        corral_backend wanted = CORRAL_BACKEND_CGROUP2;
+        bool json = false;
+        int c, code = CLI_EXIT_FAILURE;
+
+        if (corral_policy_new(&p) < 0)
+                return CLI_EXIT_FAILURE;
+        opterr = 0;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "p:h", options, NULL)) >= 0) {
+                switch (c) {
+                case OPT_JSON:
+                        json = true;
+                        break;
+                case OPT_BACKEND:
+                        if (cli_policy_set(p, "Backend", optarg) < 0)
+                                goto out;
+                        (void) corral_backend_from_string(optarg, &wanted);
+                        if (wanted == CORRAL_BACKEND_AUTO)
+                                wanted = CORRAL_BACKEND_CGROUP2;
+                        break;
+                case 'p': {
+                        corral_diag diag = {};
+                        if (corral_policy_set_assignment(p, optarg, &diag) < 0) {
+                                cli_error("%s", diag.message);
+                                goto out;
+                        }
+                        break;
+                }
+                case 'h':
+                        printf("Usage: corral doctor [--json] [--backend B] [-p KEY=VALUE]\n\n"
+                               "Say which backend `corral run` would use here and why each higher rung\n"
+                               "cannot be used. Exit 0 if the cgroup2 rung (or the --backend asked for)\n"
+                               "is usable, 1 if not.\n");
+                        code = 0;
+                        goto out;
+                default:
+                        cli_error("doctor: unknown or incomplete option '%s'", argv[optind - 1]);
+                        goto out;
+                }
+        }
+        if (optind < argc) {
+                cli_error("doctor: unexpected argument '%s'", argv[optind]);
+                goto out;
+        }
+
+        /* Like `corral run`: a CLI alone in a delegated cgroup moves aside first. */
+        (void) corral_claim_cgroup(NULL);
+        int r = corral_doctor(p, &rep);
+        if (r < 0) {
+                cli_error("doctor failed: %s", strerror(-r));
+                goto out;
+        }
+        if (json)
+                print_json(&rep);
+        else {
+                printf("backend: %s\n", corral_backend_to_string(rep.chosen));
+                if (rep.cgroup_base[0])
+                        printf("cgroup base: %s\n", rep.cgroup_base);
+                for (size_t i = 0; i < ELEMENTSOF(rungs); i++) {
+                        const char *why = rep.reason[rungs[i]];
+                        printf("%-13s %s%s\n", corral_backend_to_string(rungs[i]),
+                               why[0] ? "not usable: " : "usable", why);
+                }
+        }
+        code = rep.reason[wanted][0] ? 1 : 0;
+out:
+        corral_policy_free(p);
+        return code;
+}

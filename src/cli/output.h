@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* What every verb of the CLI shares: one-line errors, usage errors, option-to-policy. */
+#pragma once
+
+#include "corral.h"
+#include "macro.h"
+
+/* SPEC: corral's own failures and bad input exit with 125 (like timeout(1)). */
+#define CLI_EXIT_FAILURE 125
+
+_printf_(1, 2) void cli_error(const char *fmt, ...);
+/* Apply one policy property; prints the one-line error itself. Returns 0 or -EINVAL. */
+int cli_policy_set(corral_policy *p, const char *key, const char *value);
+
+int verb_run(int argc, char *argv[]);
+int verb_doctor(int argc, char *argv[]);

@@ -1,0 +1,700 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cgroup v2 for corral: find the base under which run groups may be created, create
+ * one transient group per run, configure, watch, signal, kill, read and remove it.
+ *
+ * Kernel interfaces: /proc/self/mountinfo, /proc/self/cgroup, cgroupfs files
+ * (cgroup.controllers, cgroup.subtree_control, cgroup.events, cgroup.procs,
+ * cgroup.kill, cpu.stat, memory.*, pids.*). Groups with controllers are created by
+ * libcgroup (2.0.2), which has no cgroup.kill, notifications, dirfds nor
+ * controller-less groups: those use cgroupfs directly, always through openat() on a
+ * held directory fd. Privilege: write access to the base (root, or the owner of a
+ * delegated subtree). Only groups named run-* that this process created are touched.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libcgroup.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cgroup.h"
+#include "fileio.h"
+#include "macro.h"
+
+struct cg_base {
+        char *mount;    /* where cgroup2 is mounted */
+        char *rel;      /* base relative to the mount root, "" for the root */
+        char *path;     /* mount + rel */
+        int dirfd;
+        bool is_root;   /* the real root cgroup: processes and controllers may mix */
+        bool with_controllers;
+};
+
+struct cg_group {
+        cg_base *base; /* borrowed: the job keeps the base alive */
+        char name[64];
+        char *path;
+        int dirfd;
+        int events_fd;
+        int memory_events_fd;
+        bool with_controllers;
+};
+
+static const char *const wanted_controllers[] = { "memory", "pids", "cpu" };
+
+const char *cg_base_path(const cg_base *b) {
+        return b->path;
+}
+
+cg_base *cg_base_free(cg_base *b) {
+        if (!b)
+                return NULL;
+        safe_close(b->dirfd);
+        free(b->mount);
+        free(b->rel);
+        free(b->path);
+        free(b);
+        return NULL;
+}
+DEFINE_POINTER_CLEANUP(cg_base, cg_base_free)
+
+/* Is word one of the space-separated words in list? */
+static bool word_in(const char *list, const char *word) {
+        size_t n = strlen(word);
+        for (const char *p = list; (p = strstr(p, word)); p += n) {
+                bool starts = p == list || p[-1] == ' ' || p[-1] == '\n' || p[-1] == ',';
+                bool ends = p[n] == '\0' || p[n] == ' ' || p[n] == '\n' || p[n] == ',';
+                if (starts && ends)
+                        return true;
+        }
+        return false;
+}
+
+/*
+ * The cgroup2 mount this process sees: prefer /sys/fs/cgroup (unified layout), else the
+ * first one (hybrid layouts mount it at /sys/fs/cgroup/unified).
+ */
+static int find_mount(char **ret_mount, char **ret_root, bool *ret_ro) {
+        _cleanup_free_ char *line = NULL;
+        _cleanup_free_ char *best = NULL, *best_root = NULL;
+        bool best_ro = false;
+        size_t cap = 0;
+        FILE *f = fopen("/proc/self/mountinfo", "re");
+        if (!f)
+                return negative_errno();
+
+        while (getline(&line, &cap, f) > 0) {
+                char root[512], point[512], opts[256];
+                const char *sep = strstr(line, " - cgroup2 ");
+                if (!sep)
+                        continue;
+                if (sscanf(line, "%*s %*s %*s %511s %511s %255s", root, point, opts) != 3)
+                        continue;
+                if (best && strcmp(point, "/sys/fs/cgroup") != 0)
+                        continue;
+                free(best);
+                free(best_root);
+                best = strdup(point);
+                best_root = strdup(root);
+                if (!best || !best_root) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                best_ro = word_in(opts, "ro");
+        }
+        fclose(f);
+        if (!best)
+                return -ENOENT;
+        *ret_mount = TAKE_PTR(best);
+        *ret_root = TAKE_PTR(best_root);
+        *ret_ro = best_ro;
+        return 0;
+}
+
+/* Our own cgroup v2 path from /proc/self/cgroup ("0::/path"). */
+static int own_cgroup(char **ret) {
+        char buf[4096];
+        int r = read_file_at(AT_FDCWD, "/proc/self/cgroup", buf, sizeof buf, NULL);
+        if (r < 0)
+                return r;
+        for (char *line = buf, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                if (strncmp(line, "0::", 3) != 0)
+                        continue;
+                const char *path = line + 3;
+                if (strncmp(path, "/..", 3) == 0 || strstr(path, " (deleted)"))
+                        return -EXDEV; /* outside our cgroup namespace, or gone */
+                char *s = strdup(path);
+                if (!s)
+                        return -ENOMEM;
+                *ret = s;
+                return 0;
+        }
+        return -ENOENT;
+}
+
+static bool v1_owns(const char *controller) {
+        char buf[4096];
+        if (read_file_at(AT_FDCWD, "/proc/self/cgroup", buf, sizeof buf, NULL) < 0)
+                return false;
+        for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+                char *list = strchr(line, ':');
+                char *end = list ? strchr(list + 1, ':') : NULL;
+                if (!list || !end || end == list + 1)
+                        continue;
+                *end = '\0';
+                if (word_in(list + 1, controller))
+                        return true;
+        }
+        return false;
+}
+
+/* Resolve own cgroup and base; fills everything but the controller checks. */
+static int base_locate(cg_base *b, char *own_abs, size_t own_abs_size, char why[static CG_WHY_MAX]) {
+        _cleanup_free_ char *mount = NULL, *mroot = NULL, *own = NULL;
+        bool ro;
+        int r;
+
+        r = find_mount(&mount, &mroot, &ro);
+        if (r == -ENOENT) {
+                snprintf(why, CG_WHY_MAX, "no cgroup2 filesystem is mounted");
+                return r;
+        }
+        if (r < 0) {
+                snprintf(why, CG_WHY_MAX, "cannot read /proc/self/mountinfo: %s", strerror(-r));
+                return r;
+        }
+        if (ro) {
+                snprintf(why, CG_WHY_MAX, "the cgroup2 mount %s is read-only", mount);
+                return -EROFS;
+        }
+        r = own_cgroup(&own);
+        if (r < 0) {
+                snprintf(why, CG_WHY_MAX, "cannot find this process's cgroup v2 path in /proc/self/cgroup: %s",
+                         strerror(-r));
+                return r;
+        }
+        /* A mount of a subtree shows paths relative to its root. */
+        const char *rel = own;
+        if (strcmp(mroot, "/") != 0) {
+                size_t n = strlen(mroot);
+                if (strncmp(own, mroot, n) != 0 || (own[n] != '/' && own[n] != '\0')) {
+                        snprintf(why, CG_WHY_MAX, "this process's cgroup %s is outside the cgroup2 mount %s",
+                                 own, mount);
+                        return -EXDEV;
+                }
+                rel = own + n;
+        }
+        while (*rel == '/')
+                rel++;
+        snprintf(own_abs, own_abs_size, "%s%s%s", mount, *rel ? "/" : "", rel);
+
+        /* A "supervisor" leaf (systemd's DelegateSubgroup=, corral_claim_cgroup()) hands
+         * its parent to the runs. */
+        _cleanup_free_ char *base_rel = strdup(rel);
+        if (!base_rel)
+                return -ENOMEM;
+        char *slash = strrchr(base_rel, '/');
+        const char *leaf = slash ? slash + 1 : base_rel;
+        if (strcmp(leaf, "supervisor") == 0) {
+                if (slash)
+                        *slash = '\0';
+                else
+                        base_rel[0] = '\0';
+        }
+
+        if (asprintf(&b->path, "%s%s%s", mount, *base_rel ? "/" : "", base_rel) < 0) {
+                b->path = NULL;
+                return -ENOMEM;
+        }
+        b->dirfd = open(b->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (b->dirfd < 0) {
+                r = negative_errno();
+                snprintf(why, CG_WHY_MAX, "cannot open %s: %s", b->path, strerror(-r));
+                return r;
+        }
+        b->is_root = faccessat(b->dirfd, "cgroup.type", F_OK, 0) < 0 && errno == ENOENT;
+        b->mount = TAKE_PTR(mount);
+        b->rel = TAKE_PTR(base_rel);
+        return 0;
+}
+
+static int check_controllers(cg_base *b, const char *own_abs, char why[static CG_WHY_MAX]) {
+        char avail[512], enabled[512], missing[128] = "";
+        int r;
+
+        r = read_file_at(b->dirfd, "cgroup.controllers", avail, sizeof avail, NULL);
+        if (r < 0) {
+                snprintf(why, CG_WHY_MAX, "cannot read %s/cgroup.controllers: %s", b->path, strerror(-r));
+                return r;
+        }
+        bool any_v1 = false;
+        for (size_t i = 0; i < ELEMENTSOF(wanted_controllers); i++)
+                if (!word_in(avail, wanted_controllers[i])) {
+                        size_t len = strlen(missing);
+                        snprintf(missing + len, sizeof missing - len, "%s%s", len ? ", " : "",
+                                 wanted_controllers[i]);
+                        any_v1 = any_v1 || v1_owns(wanted_controllers[i]);
+                }
+        if (missing[0]) {
+                snprintf(why, CG_WHY_MAX, "controllers %s missing from %s/cgroup.controllers%s", missing,
+                         b->path,
+                         any_v1 ? " (cgroup v1 hierarchies own them: hybrid layout)"
+                                : " (not delegated to this subtree)");
+                return -ENOTSUP;
+        }
+
+        r = read_file_at(b->dirfd, "cgroup.subtree_control", enabled, sizeof enabled, NULL);
+        if (r < 0) {
+                snprintf(why, CG_WHY_MAX, "cannot read %s/cgroup.subtree_control: %s", b->path,
+                         strerror(-r));
+                return r;
+        }
+        bool all_enabled = true;
+        for (size_t i = 0; i < ELEMENTSOF(wanted_controllers); i++)
+                all_enabled = all_enabled && word_in(enabled, wanted_controllers[i]);
+
+        /* cgroup v2's no-internal-process rule: below a non-root cgroup that holds
+         * processes (ours), controllers cannot be enabled. */
+        if (!all_enabled && !b->is_root && strcmp(own_abs, b->path) == 0) {
+                snprintf(why, CG_WHY_MAX,
+                         "this process's own cgroup %s holds processes, so it cannot enable controllers "
+                         "for run groups; run corral alone in a delegated cgroup "
+                         "(systemd-run --scope -p Delegate=yes) or from a 'supervisor' subgroup",
+                         b->path);
+                return -EBUSY;
+        }
+        b->with_controllers = true;
+        return 0;
+}
+
+int cg_base_find(bool want_controllers, cg_base **ret, char why[static CG_WHY_MAX]) {
+        _cleanup_(cg_base_freep) cg_base *b = calloc(1, sizeof *b);
+        char own_abs[4096];
+        int r;
+
+        why[0] = '\0';
+        if (!b)
+                return -ENOMEM;
+        b->dirfd = -EBADF;
+        r = base_locate(b, own_abs, sizeof own_abs, why);
+        if (r < 0)
+                return r;
+        if (want_controllers) {
+                r = check_controllers(b, own_abs, why);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+/* ---- libcgroup adapter: its ECG* codes end here ---- */
+
+static pthread_once_t libcgroup_once = PTHREAD_ONCE_INIT;
+static int libcgroup_init_result;
+
+static void libcgroup_init(void) {
+        libcgroup_init_result = cgroup_init();
+}
+
+static int libcgroup_errno(int ecg) {
+        if (ecg == 0)
+                return 0;
+        if (ecg == ECGOTHER) {
+                int e = cgroup_get_last_errno();
+                return e > 0 ? -e : -EIO;
+        }
+        return -EIO;
+}
+
+static int create_with_libcgroup(const cg_base *b, const char *name, const corral_policy *p,
+                                 char why[static CG_WHY_MAX]) {
+        char rel[1024], value[64];
+        int r;
+
+        pthread_once(&libcgroup_once, libcgroup_init);
+        if (libcgroup_init_result != 0) {
+                snprintf(why, CG_WHY_MAX, "libcgroup cannot initialise: %s",
+                         cgroup_strerror(libcgroup_init_result));
+                return -ENOTSUP;
+        }
+        snprintf(rel, sizeof rel, "%s%s%s", b->rel, b->rel[0] ? "/" : "", name);
+        struct cgroup *cg = cgroup_new_cgroup(rel);
+        if (!cg)
+                return -ENOMEM;
+
+        r = -ENOMEM;
+        struct cgroup_controller *mem = cgroup_add_controller(cg, "memory");
+        struct cgroup_controller *pids = cgroup_add_controller(cg, "pids");
+        struct cgroup_controller *cpu = cgroup_add_controller(cg, "cpu");
+        if (!mem || !pids || !cpu)
+                goto out;
+        if (p->memory_max != CORRAL_INFINITY && cgroup_add_value_uint64(mem, "memory.max", p->memory_max))
+                goto out;
+        if (p->tasks_max != CORRAL_INFINITY && cgroup_add_value_uint64(pids, "pids.max", p->tasks_max))
+                goto out;
+        if (p->cpu_quota_ppm > 0) {
+                /* systemd's default period: 100 ms */
+                uint64_t period = 100000, quota = p->cpu_quota_ppm * period / 1000000;
+                snprintf(value, sizeof value, "%" PRIu64 " %" PRIu64, quota < 1000 ? 1000 : quota, period);
+                if (cgroup_add_value_string(cpu, "cpu.max", value))
+                        goto out;
+        }
+
+        int ecg = cgroup_create_cgroup(cg, 0);
+        r = libcgroup_errno(ecg);
+        if (r < 0)
+                snprintf(why, CG_WHY_MAX, "libcgroup cannot create %s/%s: %s", b->path, name,
+                         cgroup_strerror(ecg));
+out:
+        cgroup_free(&cg);
+        return r;
+}
+
+/* Write a value unless it is already there (libcgroup may have written it). */
+static int ensure_value(int dirfd, const char *file, const char *value) {
+        char cur[64];
+        if (read_file_at(dirfd, file, cur, sizeof cur, NULL) >= 0) {
+                cur[strcspn(cur, "\n")] = '\0';
+                if (strcmp(cur, value) == 0)
+                        return 0;
+        }
+        return write_file_at(dirfd, file, value);
+}
+
+static int configure(cg_group *g, const corral_policy *p, char why[static CG_WHY_MAX]) {
+        char value[64];
+        int r;
+
+        if (p->memory_max != CORRAL_INFINITY) {
+                snprintf(value, sizeof value, "%" PRIu64, p->memory_max);
+                r = ensure_value(g->dirfd, "memory.max", value);
+                if (r < 0) {
+                        snprintf(why, CG_WHY_MAX, "cannot set %s/memory.max: %s", g->path, strerror(-r));
+                        return r;
+                }
+                /* Without swap accounting the file is absent and swap cannot soften the limit. */
+                r = write_file_at(g->dirfd, "memory.swap.max", "0");
+                if (r < 0 && r != -ENOENT) {
+                        snprintf(why, CG_WHY_MAX, "cannot set %s/memory.swap.max: %s", g->path, strerror(-r));
+                        return r;
+                }
+        }
+        if (p->tasks_max != CORRAL_INFINITY) {
+                snprintf(value, sizeof value, "%" PRIu64, p->tasks_max);
+                r = ensure_value(g->dirfd, "pids.max", value);
+                if (r < 0) {
+                        snprintf(why, CG_WHY_MAX, "cannot set %s/pids.max: %s", g->path, strerror(-r));
+                        return r;
+                }
+        }
+        /* The whole tree dies together on an OOM kill: no half-dead run. (4.19) */
+        r = write_file_at(g->dirfd, "memory.oom.group", "1");
+        if (r < 0) {
+                snprintf(why, CG_WHY_MAX, "cannot set %s/memory.oom.group: %s", g->path, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+static void group_close(cg_group *g) {
+        g->dirfd = safe_close(g->dirfd);
+        g->events_fd = safe_close(g->events_fd);
+        g->memory_events_fd = safe_close(g->memory_events_fd);
+}
+
+static cg_group *group_free(cg_group *g) {
+        if (!g)
+                return NULL;
+        group_close(g);
+        free(g->path);
+        free(g);
+        return NULL;
+}
+
+int cg_group_create(cg_base *b, const corral_policy *p, bool with_controllers, cg_group **ret,
+                    char why[static CG_WHY_MAX]) {
+        static atomic_uint seq;
+        cg_group *g;
+        int r;
+
+        why[0] = '\0';
+        if (with_controllers && !b->with_controllers)
+                return -EINVAL;
+        g = calloc(1, sizeof *g);
+        if (!g)
+                return -ENOMEM;
+        g->base = b;
+        g->dirfd = g->events_fd = g->memory_events_fd = -EBADF;
+        g->with_controllers = with_controllers;
+
+        /* A stale group of a dead process with our pid is skipped, never reused. */
+        for (int attempt = 0;; attempt++) {
+                snprintf(g->name, sizeof g->name, "run-%d.%u", (int) getpid(), atomic_fetch_add(&seq, 1));
+                if (with_controllers)
+                        r = create_with_libcgroup(b, g->name, p, why);
+                else {
+                        r = mkdirat(b->dirfd, g->name, 0755) < 0 ? negative_errno() : 0;
+                        if (r < 0 && r != -EEXIST)
+                                snprintf(why, CG_WHY_MAX, "cannot create a cgroup in %s: %s", b->path,
+                                         strerror(-r));
+                }
+                if (r != -EEXIST || attempt >= 8)
+                        break;
+        }
+        if (r < 0) {
+                group_free(g);
+                return r;
+        }
+        if (asprintf(&g->path, "%s/%s", b->path, g->name) < 0) {
+                g->path = NULL;
+                r = -ENOMEM;
+                goto out_remove;
+        }
+        g->dirfd = openat(b->dirfd, g->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (g->dirfd < 0) {
+                r = negative_errno();
+                snprintf(why, CG_WHY_MAX, "cannot open %s: %s", g->path, strerror(-r));
+                goto out_remove;
+        }
+        if (with_controllers) {
+                r = configure(g, p, why);
+                if (r < 0)
+                        goto out_remove;
+                g->memory_events_fd = openat(g->dirfd, "memory.events", O_RDONLY | O_CLOEXEC);
+                if (g->memory_events_fd < 0) {
+                        r = negative_errno();
+                        snprintf(why, CG_WHY_MAX, "cannot open %s/memory.events: %s", g->path, strerror(-r));
+                        goto out_remove;
+                }
+        }
+        g->events_fd = openat(g->dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+        if (g->events_fd < 0) {
+                r = negative_errno();
+                snprintf(why, CG_WHY_MAX, "cannot open %s/cgroup.events: %s", g->path, strerror(-r));
+                goto out_remove;
+        }
+        *ret = g;
+        return 0;
+
+out_remove:
+        cg_group_remove(g);
+        return r;
+}
+
+int cg_group_remove(cg_group *g) {
+        int r = 0;
+        if (!g)
+                return 0;
+        group_close(g);
+        /* rmdir fails with EBUSY for a moment after the last task left; wait a little. */
+        for (int i = 0; i < 200; i++) {
+                if (unlinkat(g->base->dirfd, g->name, AT_REMOVEDIR) >= 0 || errno == ENOENT) {
+                        r = 0;
+                        break;
+                }
+                r = negative_errno();
+                if (r != -EBUSY)
+                        break;
+                nanosleep(&(struct timespec){ .tv_nsec = 500 * 1000 }, NULL);
+        }
+        group_free(g);
+        return r;
+}
+
+int cg_group_dirfd(const cg_group *g) {
+        return g->dirfd;
+}
+
+const char *cg_group_path(const cg_group *g) {
+        return g->path;
+}
+
+int cg_group_events_fd(const cg_group *g) {
+        return g->events_fd;
+}
+
+int cg_group_memory_events_fd(const cg_group *g) {
+        return g->memory_events_fd;
+}
+
+int cg_group_populated(cg_group *g) {
+        uint64_t v;
+        int r = read_keyed_u64_at(g->dirfd, "cgroup.events", "populated", &v);
+        if (r < 0)
+                return r;
+        return v > 0;
+}
+
+int cg_group_pids(cg_group *g, int **ret, size_t *ret_n) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 4096, len = 0;
+        int r;
+
+        /* cgroup.procs can be long: grow until it fits. */
+        for (;;) {
+                free(buf);
+                buf = malloc(size);
+                if (!buf)
+                        return -ENOMEM;
+                r = read_file_at(g->dirfd, "cgroup.procs", buf, size, &len);
+                if (r < 0)
+                        return r;
+                if (len < size - 1)
+                        break;
+                size *= 4;
+        }
+        size_t n = 0, cap = 16;
+        int *pids = malloc(cap * sizeof *pids);
+        if (!pids)
+                return -ENOMEM;
+        for (char *p = buf, *end; *p; p = end) {
+                long v = strtol(p, &end, 10);
+                if (end == p)
+                        break;
+                while (*end == '\n')
+                        end++;
+                if (v <= 0)
+                        continue;
+                if (n == cap) {
+                        int *np = realloc(pids, (cap *= 2) * sizeof *pids);
+                        if (!np) {
+                                free(pids);
+                                return -ENOMEM;
+                        }
+                        pids = np;
+                }
+                pids[n++] = (int) v;
+        }
+        *ret = pids;
+        *ret_n = n;
+        return 0;
+}
+
+int cg_group_signal(cg_group *g, int sig) {
+        _cleanup_free_ int *pids = NULL;
+        size_t n;
+        int r = cg_group_pids(g, &pids, &n);
+        if (r < 0)
+                return r;
+        /* A member that exits between the read and the kill is fine (ESRCH). */
+        for (size_t i = 0; i < n; i++)
+                (void) kill(pids[i], sig);
+        return 0;
+}
+
+int cg_group_kill(cg_group *g) {
+        int r = write_file_at(g->dirfd, "cgroup.kill", "1");
+        if (r != -ENOENT)
+                return r;
+        /* Before 5.14: kill what we see, repeatedly, until nothing new appears. */
+        for (int round = 0; round < 100; round++) {
+                _cleanup_free_ int *pids = NULL;
+                size_t n;
+                r = cg_group_pids(g, &pids, &n);
+                if (r < 0 || n == 0)
+                        return r;
+                for (size_t i = 0; i < n; i++)
+                        (void) kill(pids[i], SIGKILL);
+        }
+        return 0;
+}
+
+int cg_group_cpu_usage(cg_group *g, uint64_t *ret_usec) {
+        return read_keyed_u64_at(g->dirfd, "cpu.stat", "usage_usec", ret_usec);
+}
+
+int cg_group_oom_kills(cg_group *g, uint64_t *ret) {
+        if (!g->with_controllers) {
+                *ret = 0;
+                return 0;
+        }
+        return read_keyed_u64_at(g->dirfd, "memory.events", "oom_kill", ret);
+}
+
+int cg_group_stats(cg_group *g, cg_stats *ret) {
+        char buf[2048];
+        cg_stats s = {};
+        int r;
+
+        r = read_file_at(g->dirfd, "cpu.stat", buf, sizeof buf, NULL);
+        if (r < 0)
+                return r;
+        (void) read_keyed_u64(buf, "usage_usec", &s.usage_usec);
+        (void) read_keyed_u64(buf, "user_usec", &s.user_usec);
+        (void) read_keyed_u64(buf, "system_usec", &s.system_usec);
+        (void) read_keyed_u64(buf, "throttled_usec", &s.throttled_usec);
+
+        if (g->with_controllers) {
+                r = read_file_at(g->dirfd, "memory.events", buf, sizeof buf, NULL);
+                if (r < 0)
+                        return r;
+                (void) read_keyed_u64(buf, "oom", &s.oom);
+                (void) read_keyed_u64(buf, "oom_kill", &s.oom_kill);
+                (void) read_keyed_u64(buf, "oom_group_kill", &s.oom_group_kill);
+                if (read_u64_at(g->dirfd, "memory.peak", &s.memory_peak) < 0)
+                        s.memory_peak = 0; /* before 5.19 */
+                if (read_u64_at(g->dirfd, "pids.peak", &s.pids_peak) < 0)
+                        s.pids_peak = 0; /* before 6.1 */
+                (void) read_keyed_u64_at(g->dirfd, "pids.events", "max", &s.pids_max_events);
+        }
+        *ret = s;
+        return 0;
+}
+
+int cg_claim_own(char why[static CG_WHY_MAX]) {
+        _cleanup_(cg_base_freep) cg_base *b = calloc(1, sizeof *b);
+        _cleanup_close_ int own_fd = -EBADF, sup_fd = -EBADF;
+        char own_abs[4096], procs[256];
+        int r;
+
+        why[0] = '\0';
+        if (!b)
+                return -ENOMEM;
+        b->dirfd = -EBADF;
+        r = base_locate(b, own_abs, sizeof own_abs, why);
+        if (r < 0)
+                return r;
+        if (strcmp(own_abs, b->path) != 0)
+                return 0; /* already in a supervisor leaf */
+        if (b->is_root) {
+                snprintf(why, CG_WHY_MAX, "this process is in the root cgroup, which needs no claiming");
+                return 0;
+        }
+        own_fd = open(own_abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (own_fd < 0)
+                return negative_errno();
+        r = read_file_at(own_fd, "cgroup.procs", procs, sizeof procs, NULL);
+        if (r < 0)
+                return r;
+        char self[32];
+        snprintf(self, sizeof self, "%d\n", (int) getpid());
+        if (strcmp(procs, self) != 0) {
+                snprintf(why, CG_WHY_MAX, "other processes share the cgroup %s", own_abs);
+                return -EBUSY;
+        }
+        if (mkdirat(own_fd, "supervisor", 0755) < 0 && errno != EEXIST) {
+                r = negative_errno();
+                snprintf(why, CG_WHY_MAX, "cannot create %s/supervisor: %s", own_abs, strerror(-r));
+                return r;
+        }
+        sup_fd = openat(own_fd, "supervisor", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sup_fd < 0)
+                return negative_errno();
+        r = write_file_at(sup_fd, "cgroup.procs", "0");
+        if (r < 0) {
+                snprintf(why, CG_WHY_MAX, "cannot move into %s/supervisor: %s", own_abs, strerror(-r));
+                (void) unlinkat(own_fd, "supervisor", AT_REMOVEDIR);
+                return r;
+        }
+        return 1;
+}

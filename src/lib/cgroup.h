@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cgroup v2: where run groups may be created, and one transient group per run.
+ * The only file that talks to libcgroup or cgroupfs.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+typedef struct cg_base cg_base;
+typedef struct cg_group cg_group;
+
+#define CG_WHY_MAX 512
+
+/*
+ * Find where this process may create run groups. With want_controllers the base must
+ * offer memory, pids and cpu to its children (the cgroup2 rung); without, any writable
+ * cgroup v2 directory will do (cgroup2-core). On failure *why says what is missing.
+ */
+int cg_base_find(bool want_controllers, cg_base **ret, char why[static CG_WHY_MAX]);
+cg_base *cg_base_free(cg_base *b);
+const char *cg_base_path(const cg_base *b); /* absolute filesystem path */
+
+/* Create "run-<pid>.<seq>" below the base; with controllers and limits for the cgroup2 rung. */
+int cg_group_create(cg_base *b, const corral_policy *p, bool with_controllers, cg_group **ret,
+                    char why[static CG_WHY_MAX]);
+/* Remove it (it must be empty); the group object is freed on every path. */
+int cg_group_remove(cg_group *g);
+
+int cg_group_dirfd(const cg_group *g);          /* for CLONE_INTO_CGROUP and openat */
+const char *cg_group_path(const cg_group *g);   /* absolute filesystem path */
+/* fds to watch with EPOLLPRI: cgroup.events always, memory.events with controllers (else -EBADF) */
+int cg_group_events_fd(const cg_group *g);
+int cg_group_memory_events_fd(const cg_group *g);
+
+int cg_group_populated(cg_group *g); /* 1, 0, or -errno */
+/* Send sig to every process in the group (SIGTERM during the grace period). */
+int cg_group_signal(cg_group *g, int sig);
+/* Kill everything in the group at once (cgroup.kill, 5.14; else SIGKILL every member). */
+int cg_group_kill(cg_group *g);
+/* The group's member pids (cgroup.procs); caller frees *ret. */
+int cg_group_pids(cg_group *g, int **ret, size_t *ret_n);
+
+typedef struct cg_stats {
+        uint64_t usage_usec, user_usec, system_usec, throttled_usec; /* cpu.stat */
+        uint64_t memory_peak;          /* memory.peak (5.19), or memory.current at best; 0 unknown */
+        uint64_t oom, oom_kill, oom_group_kill; /* memory.events */
+        uint64_t pids_peak;            /* pids.peak (6.1) */
+        uint64_t pids_max_events;      /* pids.events max */
+} cg_stats;
+
+/* cpu.stat usage only: the monitor's CPU watch. */
+int cg_group_cpu_usage(cg_group *g, uint64_t *ret_usec);
+/* memory.events oom_kill only: the race check before an action. */
+int cg_group_oom_kills(cg_group *g, uint64_t *ret);
+int cg_group_stats(cg_group *g, cg_stats *ret);
+
+/* Move this process into <own cgroup>/supervisor when it is alone there (corral_claim_cgroup). */
+int cg_claim_own(char why[static CG_WHY_MAX]);

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A run in progress: what job.c (life cycle, backend ladder, result) and monitor.c
+ * (the epoll set, deadlines, actions) share.
+ */
+#pragma once
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "corral.h"
+#include "policy.h"
+#include "rlimit.h"
+#include "verdict.h"
+
+#define NEVER UINT64_MAX
+
+typedef enum job_phase {
+        JOB_RUNNING,  /* the main process lives; limits armed */
+        JOB_DRAINING, /* the main process was reaped; waiting for the group to empty */
+        JOB_DONE,     /* the result is final */
+} job_phase;
+
+typedef struct capture_stream {
+        int fd; /* read end, or -EBADF */
+        corral_bytes bytes;
+        size_t cap;
+} capture_stream;
+
+struct corral_job {
+        corral_policy policy;
+        corral_backend backend;
+        cg_base *base;
+        cg_group *group;
+        rl_set rlimits;
+
+        pid_t pid;
+        int pidfd;
+        int epfd;
+        int timerfd;
+        int done_fd; /* eventfd that keeps a finished job's fd readable */
+        capture_stream capture[2];
+
+        job_phase phase;
+        uint64_t start_usec;     /* CLOCK_MONOTONIC, just before clone */
+        uint64_t wall_deadline;  /* absolute; NEVER */
+        uint64_t cpu_check_at;
+        uint64_t sample_at;
+        uint64_t kill_at;        /* end of the grace period */
+        double cpu_rate;         /* CPUs the tree may use at once, for the CPU watch */
+
+        verdict_action action;
+        uint64_t action_usec;
+        bool oom_kill_before_action;
+        bool killed;             /* SIGKILL already sent to everything */
+
+        siginfo_t info;          /* how the main process ended */
+        struct rusage rusage;
+        uint64_t exit_usec;
+        uint64_t rss_peak;       /* fallback: sampled tree RSS */
+        uint64_t tasks_peak;
+        uint64_t orphan_cpu_usec; /* CPU of escaped descendants we reaped */
+        bool subreaper;
+
+        corral_result *result;
+        struct corral_job *live_next, *live_prev;
+        bool live;
+};
+
+uint64_t now_usec(void);
+
+/* monitor.c */
+int monitor_start(corral_job *j);
+int monitor_dispatch(corral_job *j);
+void monitor_act(corral_job *j, verdict_action action);
+void monitor_kill_everything(corral_job *j);
+
+/* job.c */
+void job_finish(corral_job *j);
+/* Members of a fallback run's tree: its session, its descendants, and (as subreaper)
+ * escaped descendants that were re-parented to us. */
+enum {
+        TREE_ORPHANS = 1 << 0, /* children re-parented to us (needs the subreaper) */
+        TREE_SESSION = 1 << 1, /* a /proc scan for the run's session: costly, for kills */
+};
+int job_tree(corral_job *j, pid_list *ret, unsigned flags);
+/* The cheapest flags that still find every member for a kill: a sole job whose
+ * supervisor is the subreaper sees all of them through its children. */
+unsigned job_tree_kill_flags(const corral_job *j);
+/* Reap escaped descendants that are ours; returns how many still live. */
+void job_reap_orphans(corral_job *j);
+bool job_sole_fallback_job(const corral_job *j);
+void job_signal_sent(corral_job *j, int sig);

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Theory of operation. Each job owns one epoll set, and that epoll fd is the fd a
+ * caller polls. In it:
+ *   - the pidfd of the main process: readable once it exited (we reap it with
+ *     waitid(P_PIDFD), never waitpid(-1));
+ *   - one timerfd (CLOCK_MONOTONIC, absolute), armed for the earliest of: the wall
+ *     deadline, the next CPU check, the next fallback memory sample, the end of the
+ *     grace period;
+ *   - cgroup.events (EPOLLPRI): "populated 0" once the whole tree is gone;
+ *   - memory.events (EPOLLPRI, cgroup2): OOM kills as the kernel counts them;
+ *   - capture pipes, when output is captured.
+ * Nothing polls in a loop: the CPU check is armed at the earliest moment the tree could
+ * reach its budget (remaining budget / CPUs it may use), memory is sampled only on the
+ * fallback rungs (no memory controller) and only with MemoryMax set.
+ *
+ * Who kills whom: on a limit the monitor records the action first (the first one
+ * wins), sends SIGTERM to every task, and arms the grace timer; when it fires, or at
+ * once without grace, cgroup.kill (cgroup rungs) or SIGKILL to every member of the
+ * tree (rlimit). When the main process exits, whatever it left behind is killed at
+ * once: nothing outlives the run.
+ */
+#include <sched.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "job.h"
+#include "macro.h"
+#include "spawn.h"
+
+#define SAMPLE_INTERVAL_USEC (20 * USEC_PER_MSEC)
+#define CPU_CHECK_FLOOR_USEC (1 * USEC_PER_MSEC)
+
+uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static bool fallback(const corral_job *j) {
+        return j->backend != CORRAL_BACKEND_CGROUP2;
+}
+
+static int rearm(corral_job *j) {
+        uint64_t next = j->wall_deadline;
+        if (j->cpu_check_at < next)
+                next = j->cpu_check_at;
+        if (j->sample_at < next)
+                next = j->sample_at;
+        if (j->kill_at < next)
+                next = j->kill_at;
+
+        struct itimerspec its = {};
+        if (next != NEVER) {
+                /* 0 would disarm the timer: a deadline in the past fires at once */
+                uint64_t at = next ? next : 1;
+                its.it_value.tv_sec = (time_t) (at / USEC_PER_SEC);
+                its.it_value.tv_nsec = (long) (at % USEC_PER_SEC * NSEC_PER_USEC);
+        }
+        if (timerfd_settime(j->timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+                return negative_errno();
+        return 0;
+}
+
+/* The tree's CPU time so far: exact from cpu.stat with a group, summed from /proc without. */
+static int tree_cpu_usec(corral_job *j, uint64_t *ret) {
+        if (j->group)
+                return cg_group_cpu_usage(j->group, ret);
+        pid_list l = {};
+        uint64_t cpu = 0;
+        int r = job_tree(j, &l, TREE_ORPHANS);
+        if (r >= 0)
+                r = rl_sample(&l, NULL, &cpu);
+        pid_list_done(&l);
+        if (r < 0)
+                return r;
+        *ret = cpu + j->orphan_cpu_usec;
+        return 0;
+}
+
+static void schedule_cpu_check(corral_job *j, uint64_t now, uint64_t used) {
+        uint64_t limit = j->policy.cpu_time_max_usec;
+        uint64_t remaining = used < limit ? limit - used : 0;
+        uint64_t wait = (uint64_t) ((double) remaining / j->cpu_rate);
+        j->cpu_check_at = now + (wait < CPU_CHECK_FLOOR_USEC ? CPU_CHECK_FLOOR_USEC : wait);
+}
+
+/* How many CPUs the tree may keep busy at once: affinity, capped by CPUQuota. */
+static double cpu_rate(const corral_job *j) {
+        cpu_set_t set;
+        double n = 1;
+        if (sched_getaffinity(0, sizeof set, &set) >= 0)
+                n = CPU_COUNT(&set);
+        if (j->backend == CORRAL_BACKEND_CGROUP2 && j->policy.cpu_quota_ppm > 0) {
+                double q = (double) j->policy.cpu_quota_ppm / 1e6;
+                if (q < n)
+                        n = q;
+        }
+        return n > 0 ? n : 1;
+}
+
+static int watch(corral_job *j, int fd, uint32_t events) {
+        struct epoll_event ev = { .events = events, .data.fd = fd };
+        if (epoll_ctl(j->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+                return negative_errno();
+        return 0;
+}
+
+static void unwatch(corral_job *j, int fd) {
+        if (fd >= 0)
+                (void) epoll_ctl(j->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+int monitor_start(corral_job *j) {
+        uint64_t now = j->start_usec;
+        int r;
+
+        j->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (j->timerfd < 0)
+                return negative_errno();
+        r = watch(j, j->timerfd, EPOLLIN);
+        if (r < 0)
+                return r;
+        r = watch(j, j->pidfd, EPOLLIN);
+        if (r < 0)
+                return r;
+        if (j->group) {
+                r = watch(j, cg_group_events_fd(j->group), EPOLLPRI);
+                if (r < 0)
+                        return r;
+                if (cg_group_memory_events_fd(j->group) >= 0) {
+                        r = watch(j, cg_group_memory_events_fd(j->group), EPOLLPRI);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        for (int i = 0; i < 2; i++)
+                if (j->capture[i].fd >= 0) {
+                        r = watch(j, j->capture[i].fd, EPOLLIN);
+                        if (r < 0)
+                                return r;
+                }
+
+        j->wall_deadline = j->policy.runtime_max_usec == CORRAL_INFINITY
+                                   ? NEVER
+                                   : now + j->policy.runtime_max_usec;
+        j->cpu_check_at = j->sample_at = j->kill_at = NEVER;
+        j->cpu_rate = cpu_rate(j);
+        if (j->policy.cpu_time_max_usec != CORRAL_INFINITY)
+                schedule_cpu_check(j, now, 0);
+        if (fallback(j) && j->policy.memory_max != CORRAL_INFINITY)
+                j->sample_at = now + SAMPLE_INTERVAL_USEC;
+        return rearm(j);
+}
+
+void job_signal_sent(corral_job *j, int sig) {
+        corral_result *res = j->result;
+        if (res->evidence.n_signals_sent >= CORRAL_MAX_SIGNALS_SENT)
+                return;
+        res->evidence.signals_sent[res->evidence.n_signals_sent++] = (corral_signal_sent){
+                .signal = sig,
+                .at_s = (double) (now_usec() - j->start_usec) / 1e6,
+        };
+}
+
+static void signal_tree(corral_job *j, int sig) {
+        if (j->group) {
+                (void) cg_group_signal(j->group, sig);
+                return;
+        }
+        pid_list l = {};
+        if (job_tree(j, &l, job_tree_kill_flags(j)) >= 0)
+                for (size_t i = 0; i < l.n; i++)
+                        (void) kill(l.pids[i], sig);
+        pid_list_done(&l);
+}
+
+void monitor_kill_everything(corral_job *j) {
+        if (j->killed)
+                return;
+        j->killed = true;
+        j->kill_at = NEVER;
+        job_signal_sent(j, SIGKILL);
+        if (j->group)
+                (void) cg_group_kill(j->group);
+        else
+                signal_tree(j, SIGKILL);
+}
+
+void monitor_act(corral_job *j, verdict_action action) {
+        if (j->action != VERDICT_ACTION_NONE || j->phase != JOB_RUNNING)
+                return;
+
+        /* Decide races by what happened first: an OOM kill the kernel already counted,
+         * or CPU time already past its budget, came before this action. */
+        if (j->group) {
+                uint64_t kills = 0;
+                if (cg_group_oom_kills(j->group, &kills) >= 0 && kills > 0)
+                        j->oom_kill_before_action = true;
+        }
+        if (action == VERDICT_ACTION_WALL && j->policy.cpu_time_max_usec != CORRAL_INFINITY) {
+                uint64_t used;
+                if (tree_cpu_usec(j, &used) >= 0 && used >= j->policy.cpu_time_max_usec)
+                        action = VERDICT_ACTION_CPU;
+        }
+        j->action = action;
+        j->action_usec = now_usec();
+        j->wall_deadline = j->cpu_check_at = j->sample_at = NEVER;
+
+        /* Out of memory gets no grace: the kernel's OOM killer gives none either. */
+        if (action == VERDICT_ACTION_MEMORY || j->policy.timeout_stop_usec == 0) {
+                monitor_kill_everything(j);
+                return;
+        }
+        job_signal_sent(j, SIGTERM);
+        signal_tree(j, SIGTERM);
+        j->kill_at = j->action_usec + j->policy.timeout_stop_usec;
+}
+
+static void sample_fallback(corral_job *j, uint64_t now) {
+        pid_list l = {};
+        uint64_t rss = 0;
+        int r;
+
+        if (j->group) {
+                _cleanup_free_ int *pids = NULL;
+                size_t n = 0;
+                r = cg_group_pids(j->group, &pids, &n);
+                for (size_t i = 0; r >= 0 && i < n; i++)
+                        r = pid_list_add(&l, pids[i]);
+        } else
+                r = job_tree(j, &l, TREE_ORPHANS);
+        if (r >= 0 && rl_sample(&l, &rss, NULL) >= 0) {
+                if (rss > j->rss_peak)
+                        j->rss_peak = rss;
+                if (l.n > j->tasks_peak)
+                        j->tasks_peak = l.n;
+        }
+        pid_list_done(&l);
+        j->sample_at = now + SAMPLE_INTERVAL_USEC;
+        if (rss > j->policy.memory_max)
+                monitor_act(j, VERDICT_ACTION_MEMORY);
+}
+
+static void on_timer(corral_job *j) {
+        uint64_t expirations, now = now_usec();
+        ssize_t _unused_ n = read(j->timerfd, &expirations, sizeof expirations);
+
+        if (j->wall_deadline <= now)
+                monitor_act(j, VERDICT_ACTION_WALL);
+        if (j->sample_at <= now)
+                sample_fallback(j, now);
+        if (j->cpu_check_at <= now) {
+                uint64_t used;
+                if (tree_cpu_usec(j, &used) < 0)
+                        j->cpu_check_at = now + SAMPLE_INTERVAL_USEC;
+                else if (used >= j->policy.cpu_time_max_usec)
+                        monitor_act(j, VERDICT_ACTION_CPU);
+                else
+                        schedule_cpu_check(j, now, used);
+        }
+        if (j->kill_at <= now)
+                monitor_kill_everything(j);
+        (void) rearm(j);
+}
+
+static void on_main_exit(corral_job *j) {
+        int r = spawn_wait_pidfd(j->pidfd, &j->info, &j->rusage, WEXITED | WNOHANG);
+        if (r < 0 || j->info.si_pid == 0)
+                return; /* not yet: a spurious wake-up */
+        j->exit_usec = now_usec();
+        unwatch(j, j->pidfd);
+        j->pidfd = safe_close(j->pidfd);
+        j->phase = JOB_DRAINING;
+        j->wall_deadline = j->cpu_check_at = j->sample_at = j->kill_at = NEVER;
+        (void) rearm(j);
+
+        /* Whatever the main process left behind dies now. */
+        if (j->group) {
+                if (cg_group_populated(j->group) > 0)
+                        monitor_kill_everything(j);
+        } else
+                job_reap_orphans(j);
+}
+
+/* Read one chunk; returns -EAGAIN when nothing is there yet. */
+static int on_capture(corral_job *j, int fd) {
+        for (int i = 0; i < 2; i++) {
+                capture_stream *c = &j->capture[i];
+                if (c->fd != fd)
+                        continue;
+                char buf[65536];
+                ssize_t n = read(fd, buf, sizeof buf);
+                if (n <= 0) {
+                        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                                return -EAGAIN;
+                        unwatch(j, fd);
+                        c->fd = safe_close(c->fd);
+                        return 0;
+                }
+                size_t keep = (size_t) n;
+                if (c->bytes.size + keep > c->cap) {
+                        keep = c->cap - c->bytes.size;
+                        c->bytes.truncated = true;
+                }
+                if (keep > 0) {
+                        unsigned char *p = realloc(c->bytes.data, c->bytes.size + keep + 1);
+                        if (!p) {
+                                c->bytes.truncated = true;
+                                return 0;
+                        }
+                        memcpy(p + c->bytes.size, buf, keep);
+                        c->bytes.size += keep;
+                        p[c->bytes.size] = '\0';
+                        c->bytes.data = p;
+                }
+        }
+        return 0;
+}
+
+/* Take what the tree wrote before it died, so a finished result holds all of it. A
+ * pipe still open elsewhere (an escaped process) is not waited for. */
+static void drain_captures(corral_job *j) {
+        for (int i = 0; i < 2; i++) {
+                while (j->capture[i].fd >= 0)
+                        if (on_capture(j, j->capture[i].fd) == -EAGAIN)
+                                break;
+                unwatch(j, j->capture[i].fd);
+                j->capture[i].fd = safe_close(j->capture[i].fd);
+        }
+}
+
+int monitor_dispatch(corral_job *j) {
+        struct epoll_event evs[8];
+
+        if (j->phase == JOB_DONE)
+                return 1;
+        int n = epoll_wait(j->epfd, evs, ELEMENTSOF(evs), 0);
+        if (n < 0)
+                return errno == EINTR ? 0 : negative_errno();
+
+        for (int i = 0; i < n; i++) {
+                int fd = evs[i].data.fd;
+                if (fd == j->timerfd)
+                        on_timer(j);
+                else if (fd == j->pidfd)
+                        on_main_exit(j);
+                else if (j->group && fd == cg_group_memory_events_fd(j->group)) {
+                        char buf[512];
+                        /* reading through this fd re-arms its notification */
+                        ssize_t _unused_ m = pread(fd, buf, sizeof buf, 0);
+                } else if (j->group && fd == cg_group_events_fd(j->group)) {
+                        char buf[128];
+                        ssize_t _unused_ m = pread(fd, buf, sizeof buf, 0);
+                } else
+                        (void) on_capture(j, fd);
+        }
+
+        if (j->phase == JOB_DRAINING && (!j->group || cg_group_populated(j->group) == 0)) {
+                drain_captures(j);
+                job_finish(j);
+                return 1;
+        }
+        return 0;
+}

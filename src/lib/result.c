@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The result as SPEC's JSON object (jansson does the escaping), and the exit code
+ * `corral run` derives from it.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "corral.h"
+#include "macro.h"
+
+_public_ int corral_result_exit_code(const corral_result *r) {
+        switch (r->status) {
+        case CORRAL_STATUS_OK:
+                return 0;
+        case CORRAL_STATUS_EXITED:
+                return r->exit_code;
+        case CORRAL_STATUS_SIGNALED:
+                return 128 + r->signal;
+        case CORRAL_STATUS_WALL_TIMEOUT:
+        case CORRAL_STATUS_CPU_TIMEOUT:
+                return 124;
+        case CORRAL_STATUS_MEMORY_LIMIT:
+                return 137;
+        case CORRAL_STATUS_INTERRUPTED:
+                return 130;
+        case CORRAL_STATUS_SPAWN_ERROR:
+                return r->error_errno == ENOENT ? 127 : 126;
+        case CORRAL_STATUS_INTERNAL_ERROR:
+        default:
+                return 125;
+        }
+}
+
+static json_t *string_or_null(const char *s) {
+        return s && *s ? json_string(s) : json_null();
+}
+
+/* Captured bytes may be anything: invalid UTF-8 becomes U+FFFD so the JSON stays valid. */
+static json_t *bytes_to_json(const corral_bytes *b) {
+        json_t *s = json_stringn((const char *) b->data ? (const char *) b->data : "", b->size);
+        if (s)
+                return s;
+        char *clean = malloc(b->size * 3 + 1);
+        if (!clean)
+                return json_null();
+        size_t n = 0;
+        for (size_t i = 0; i < b->size;) {
+                unsigned char c = b->data[i];
+                size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+                bool ok = len > 0 && i + len <= b->size && c != 0;
+                for (size_t k = 1; ok && k < len; k++)
+                        ok = (b->data[i + k] & 0xc0) == 0x80;
+                if (ok) {
+                        json_t *probe = json_stringn((const char *) b->data + i, len);
+                        ok = probe != NULL;
+                        json_decref(probe);
+                }
+                if (ok) {
+                        memcpy(clean + n, b->data + i, len);
+                        n += len;
+                        i += len;
+                } else {
+                        memcpy(clean + n, "\xef\xbf\xbd", 3);
+                        n += 3;
+                        i++;
+                }
+        }
+        json_t *s2 = json_stringn(clean, n);
+        free(clean);
+        return s2 ? s2 : json_null();
+}
+
+static json_t *enforcement_to_json(const corral_enforcement *e) {
+        json_t *o = json_object();
+        const struct {
+                const char *key;
+                corral_enforcer value;
+        } rows[] = {
+                { "memory", e->memory },       { "tasks", e->tasks },       { "cpu_quota", e->cpu_quota },
+                { "cpu_time", e->cpu_time },   { "wall_time", e->wall_time },
+        };
+        for (size_t i = 0; o && i < ELEMENTSOF(rows); i++)
+                if (rows[i].value != CORRAL_ENFORCER_UNSET)
+                        json_object_set_new(o, rows[i].key, json_string(corral_enforcer_to_string(rows[i].value)));
+        return o;
+}
+
+static json_t *evidence_to_json(const corral_result *r) {
+        json_t *signals = json_array();
+        for (size_t i = 0; signals && i < r->evidence.n_signals_sent; i++) {
+                char name[32];
+                const char *abbrev = sigabbrev_np(r->evidence.signals_sent[i].signal);
+                snprintf(name, sizeof name, "SIG%s", abbrev ? abbrev : "UNKNOWN");
+                json_array_append_new(signals, json_pack("{s:s, s:f}", "signal", name, "at_s",
+                                                         r->evidence.signals_sent[i].at_s));
+        }
+        return json_pack("{s:o, s:f, s:o, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:o}",
+                         "limit_hit", string_or_null(r->evidence.limit_hit),
+                         "deadline_s", r->evidence.deadline_s,
+                         "signals_sent", signals ? signals : json_null(),
+                         "oom", (json_int_t) r->evidence.oom,
+                         "oom_kill", (json_int_t) r->evidence.oom_kill,
+                         "oom_group_kill", (json_int_t) r->evidence.oom_group_kill,
+                         "pids_max", (json_int_t) r->evidence.pids_max,
+                         "cpu_throttled_s", r->evidence.cpu_throttled_s,
+                         "memory_max_bytes", (json_int_t) r->evidence.memory_max_bytes,
+                         "rss_peak_sampled_bytes", (json_int_t) r->evidence.rss_peak_sampled_bytes,
+                         "inferred", string_or_null(r->evidence.inferred));
+}
+
+_public_ int corral_result_to_json(const corral_result *r, char **ret_json) {
+        if (!r || !ret_json)
+                return -EINVAL;
+        json_t *o = json_pack("{s:s, s:o, s:o, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:s, s:b, s:o}",
+                              "status", corral_status_to_string(r->status),
+                              "exit_code", r->has_exit_code ? json_integer(r->exit_code) : json_null(),
+                              "signal", r->signal ? json_integer(r->signal) : json_null(),
+                              "wall_time_s", r->wall_time_s,
+                              "cpu_time_s", r->cpu_time_s,
+                              "user_time_s", r->user_time_s,
+                              "system_time_s", r->system_time_s,
+                              "memory_peak_bytes", (json_int_t) r->memory_peak_bytes,
+                              "oom_kills", (json_int_t) r->oom_kills,
+                              "pids_peak", (json_int_t) r->pids_peak,
+                              "pids_limit_hits", (json_int_t) r->pids_limit_hits,
+                              "backend", corral_backend_to_string(r->backend),
+                              "precise", r->precise,
+                              "error", string_or_null(r->error));
+        if (!o)
+                return -ENOMEM;
+        json_object_set_new(o, "enforcement", enforcement_to_json(&r->enforcement));
+        json_object_set_new(o, "evidence", evidence_to_json(r));
+        if (r->stdout_capture.data || r->stderr_capture.data || r->stdout_capture.truncated) {
+                json_object_set_new(o, "stdout", bytes_to_json(&r->stdout_capture));
+                json_object_set_new(o, "stderr", bytes_to_json(&r->stderr_capture));
+                json_object_set_new(o, "stdout_truncated", json_boolean(r->stdout_capture.truncated));
+                json_object_set_new(o, "stderr_truncated", json_boolean(r->stderr_capture.truncated));
+        }
+        if (r->fn_output.data)
+                json_object_set_new(o, "output_bytes", json_integer((json_int_t) r->fn_output.size));
+        if (r->crash_report)
+                json_object_set_new(o, "crash_report", json_string(r->crash_report));
+
+        char *s = json_dumps(o, JSON_REAL_PRECISION(9));
+        json_decref(o);
+        if (!s)
+                return -ENOMEM;
+        *ret_json = s;
+        return 0;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fallback rungs' half of enforcement: which rlimits a policy turns into, and
+ * what /proc shows of a run's process tree (members, resident memory, CPU time).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+#include "policy.h"
+
+typedef struct rl_limit {
+        int resource;
+        struct rlimit value;
+} rl_limit;
+
+typedef struct rl_set {
+        size_t n;
+        rl_limit v[8];
+} rl_set;
+
+/* The rlimits for a run on this backend, and what enforces each limit of the policy. */
+void rl_plan(const corral_policy *p, corral_backend backend, rl_set *ret_set,
+             corral_enforcement *ret_enforcement);
+
+/* In the child, between clone and exec: async-signal-safe. Returns the failing index or -1. */
+int rl_apply(const rl_set *set, int *ret_errno);
+
+/* A growable list of pids. */
+typedef struct pid_list {
+        int *pids;
+        size_t n, cap;
+} pid_list;
+void pid_list_done(pid_list *l);
+bool pid_list_has(const pid_list *l, int pid);
+int pid_list_add(pid_list *l, int pid);
+
+/* Add roots and all their descendants (through /proc/PID/task/TID/children). */
+int rl_add_descendants(pid_list *l, const int *roots, size_t n_roots);
+/* Add every process whose session id is sid (a /proc scan). */
+int rl_add_session(pid_list *l, int sid);
+/* This process's children (all threads'), except those in skip. */
+int rl_add_own_children(pid_list *l, const pid_list *skip);
+
+/* Sum resident memory (bytes) and CPU time (usec, with reaped children) over pids. */
+int rl_sample(const pid_list *l, uint64_t *ret_rss, uint64_t *ret_cpu_usec);

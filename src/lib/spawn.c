@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Theory of operation. The parent resolves the executable first (no fork for a
+ * command that is not there), opens a CLOEXEC pipe, and calls clone3() with
+ * CLONE_PIDFD | CLONE_INTO_CGROUP, so the child is counted in its run group from its
+ * first instruction, and with exit_signal 0, so no SIGCHLD reaches the embedding
+ * program and its waitpid(-1) cannot steal our child (we reap with waitid(P_PIDFD,
+ * __WALL)). Where clone3 is refused (Docker's default seccomp profile says ENOSYS)
+ * we fall back to clone(CLONE_PIDFD) and the child writes itself into cgroup.procs;
+ * where that fails too, to fork() + pidfd_open(). Functions (corral_run_fn) always use
+ * glibc's fork(), because they run arbitrary code that needs glibc's fork handlers.
+ *
+ * The child, between clone and exec, only makes async-signal-safe system calls: join
+ * the group, setsid, default signal dispositions and an empty mask, rlimits, stdio,
+ * mark every other fd close-on-exec, exec. Any failure is written as (step, errno) to
+ * the pipe and the child _exits; exec closes the pipe, so EOF means success.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "macro.h"
+#include "spawn.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* struct clone_args as of Linux 5.7 (CLONE_INTO_CGROUP) */
+struct spawn_clone_args {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+                set_tid_size, cgroup;
+};
+
+int spawn_resolve(const char *name, char **ret_path) {
+        struct stat st;
+        char *p;
+
+        if (!name || !*name)
+                return -ENOENT;
+        if (strchr(name, '/')) {
+                if (stat(name, &st) < 0)
+                        return negative_errno();
+                if (S_ISDIR(st.st_mode) || access(name, X_OK) < 0)
+                        return -EACCES;
+                p = strdup(name);
+                if (!p)
+                        return -ENOMEM;
+                *ret_path = p;
+                return 0;
+        }
+        const char *path = getenv("PATH");
+        if (!path || !*path)
+                path = "/usr/local/bin:/usr/bin:/bin";
+        int r = -ENOENT;
+        for (const char *dir = path;; ) {
+                size_t len = strcspn(dir, ":");
+                char buf[4096];
+                if ((size_t) snprintf(buf, sizeof buf, "%.*s/%s", (int) (len ? len : 1), len ? dir : ".",
+                                      name) < sizeof buf && stat(buf, &st) >= 0 && !S_ISDIR(st.st_mode)) {
+                        if (access(buf, X_OK) >= 0) {
+                                p = strdup(buf);
+                                if (!p)
+                                        return -ENOMEM;
+                                *ret_path = p;
+                                return 0;
+                        }
+                        r = -EACCES; /* like execvp: remember, keep looking */
+                }
+                if (!dir[len])
+                        break;
+                dir += len + 1;
+        }
+        return r;
+}
+
+static _noreturn_ void child_fail(int fd, int step, int err, int detail) {
+        spawn_failure f = { step, err, detail };
+        ssize_t _unused_ n = write(fd, &f, sizeof f);
+        _exit(127);
+}
+
+/* Everything between clone and exec. Async-signal-safe system calls only. */
+static _noreturn_ void child_run(const spawn_request *req, int errfd, bool join_cgroup) {
+        if (join_cgroup && req->cgroup_fd >= 0) {
+                int fd = openat(req->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+                if (fd < 0 || write(fd, "0", 1) != 1)
+                        child_fail(errfd, SPAWN_STEP_CGROUP, errno, 0);
+                close(fd);
+        }
+        if (setsid() < 0)
+                child_fail(errfd, SPAWN_STEP_SESSION, errno, 0);
+
+        /* The supervisor may ignore or block signals (signalfd); the run must not inherit that. */
+        struct sigaction dfl = { .sa_handler = SIG_DFL };
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) sigaction(sig, &dfl, NULL);
+        uint64_t empty = 0;
+        if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty) < 0)
+                child_fail(errfd, SPAWN_STEP_SIGNALS, errno, 0);
+
+        if (req->rlimits) {
+                int err, i = rl_apply(req->rlimits, &err);
+                if (i >= 0)
+                        child_fail(errfd, SPAWN_STEP_RLIMIT, err, req->rlimits->v[i].resource);
+        }
+
+        for (int i = 0; i < 3; i++)
+                if (req->stdio[i] >= 0 && req->stdio[i] != i) {
+                        if (dup2(req->stdio[i], i) < 0)
+                                child_fail(errfd, SPAWN_STEP_STDIO, errno, i);
+                } else if (req->stdio[i] == i) {
+                        int flags = fcntl(i, F_GETFD);
+                        if (flags >= 0)
+                                (void) fcntl(i, F_SETFD, flags & ~FD_CLOEXEC);
+                }
+
+        if (!req->fn) {
+                /* Only 0-2 survive exec; the error pipe is already CLOEXEC. (5.11) */
+                if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                        child_fail(errfd, SPAWN_STEP_FDS, errno, 0);
+                execve(req->path, req->argv, req->envp);
+                child_fail(errfd, SPAWN_STEP_EXEC, errno, 0);
+        }
+
+        /* Function mode: keep 0-2, the output pipe and nothing else. */
+        int keep = req->keep_fd;
+        if (keep > 3)
+                (void) syscall(SYS_close_range, 3U, (unsigned) keep - 1, 0U);
+        (void) syscall(SYS_close_range, (unsigned) (keep >= 3 ? keep + 1 : 3), ~0U, 0U);
+        /* errfd is closed now: EOF tells the parent the set-up succeeded. */
+        (void) errfd;
+        _exit(req->fn(req->fn_arg));
+}
+
+static int clone3_into(const spawn_request *req, int *ret_pidfd, bool *ret_joined) {
+        int pidfd = -1;
+        struct spawn_clone_args args = {
+                .flags = CLONE_PIDFD,
+                .pidfd = (uintptr_t) &pidfd,
+                .exit_signal = 0,
+        };
+        if (req->cgroup_fd >= 0) {
+                args.flags |= CLONE_INTO_CGROUP;
+                args.cgroup = (uint64_t) req->cgroup_fd;
+        }
+        long pid = syscall(SYS_clone3, &args, sizeof args);
+        if (pid < 0)
+                return negative_errno();
+        if (pid > 0)
+                *ret_pidfd = pidfd;
+        *ret_joined = req->cgroup_fd >= 0;
+        return (int) pid;
+}
+
+int spawn_start(const spawn_request *req, pid_t *ret_pid, int *ret_pidfd, spawn_failure *ret_failure) {
+        int pipefd[2], pidfd = -1;
+        bool joined = false;
+        long pid;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return negative_errno();
+
+        if (req->fn) {
+                pid = fork();
+                if (pid == 0) {
+                        close(pipefd[0]);
+                        if (req->keep_fd != pipefd[1]) {
+                                /* close the error pipe only after set-up, via close_range in child_run */
+                        }
+                        child_run(req, pipefd[1], true);
+                }
+        } else {
+                pid = clone3_into(req, &pidfd, &joined);
+                if (pid == -ENOSYS || pid == -EPERM || pid == -E2BIG || pid == -EINVAL) {
+                        /* Before 5.7, or clone3 refused by a seccomp profile. */
+                        joined = false;
+                        pid = syscall(SYS_clone, (unsigned long) CLONE_PIDFD, 0UL, &pidfd, 0UL, 0UL);
+                        if (pid < 0 && (errno == EINVAL || errno == ENOSYS)) {
+                                pidfd = -1;
+                                pid = fork();
+                        } else if (pid < 0)
+                                pid = negative_errno();
+                }
+                if (pid == 0) {
+                        close(pipefd[0]);
+                        child_run(req, pipefd[1], !joined);
+                }
+        }
+        if (pid < 0) {
+                int r = pid == -1 ? negative_errno() : (int) pid;
+                safe_close(pipefd[0]);
+                safe_close(pipefd[1]);
+                return r;
+        }
+        safe_close(pipefd[1]);
+        if (pidfd < 0) {
+                pidfd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
+                if (pidfd < 0) {
+                        int r = negative_errno();
+                        /* Without a pidfd we cannot watch it: do not leave it running. */
+                        kill((pid_t) pid, SIGKILL);
+                        (void) waitpid((pid_t) pid, NULL, __WALL);
+                        safe_close(pipefd[0]);
+                        return r;
+                }
+        }
+
+        spawn_failure f;
+        ssize_t n;
+        do
+                n = read(pipefd[0], &f, sizeof f);
+        while (n < 0 && errno == EINTR);
+        safe_close(pipefd[0]);
+        if (n == (ssize_t) sizeof f) {
+                siginfo_t info;
+                (void) spawn_wait_pidfd(pidfd, &info, NULL, WEXITED);
+                safe_close(pidfd);
+                *ret_failure = f;
+                return 0;
+        }
+        *ret_pid = (pid_t) pid;
+        *ret_pidfd = pidfd;
+        return 1;
+}
+
+int spawn_wait_pidfd(int pidfd, siginfo_t *ret_info, struct rusage *ret_usage, int flags) {
+        memset(ret_info, 0, sizeof *ret_info);
+        for (;;) {
+                long r = syscall(SYS_waitid, P_PIDFD, pidfd, ret_info, flags | __WALL, ret_usage);
+                if (r >= 0)
+                        return 0;
+                if (errno != EINTR)
+                        return negative_errno();
+        }
+}
+
+void spawn_failure_describe(const spawn_failure *f, char *buf, size_t size) {
+        static const char *const steps[] = {
+                [SPAWN_STEP_CGROUP] = "joining the run's cgroup",
+                [SPAWN_STEP_SESSION] = "setsid",
+                [SPAWN_STEP_SIGNALS] = "resetting the signal mask",
+                [SPAWN_STEP_RLIMIT] = "setrlimit",
+                [SPAWN_STEP_STDIO] = "setting up stdio",
+                [SPAWN_STEP_FDS] = "closing inherited fds",
+                [SPAWN_STEP_EXEC] = "exec",
+                [SPAWN_STEP_FN] = "function",
+        };
+        const char *step = f->step >= 0 && (size_t) f->step < ELEMENTSOF(steps) ? steps[f->step] : "set-up";
+        snprintf(buf, size, "%s: %s", step, strerror(f->err));
+}

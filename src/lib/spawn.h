@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Starting a run's first process: straight into its cgroup, with a pidfd, in its own
+ * session, with default signals, only fds 0-2, and its rlimits; then exec (or, for
+ * corral_run_fn, a function).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "rlimit.h"
+
+typedef enum spawn_step {
+        SPAWN_STEP_CGROUP,
+        SPAWN_STEP_SESSION,
+        SPAWN_STEP_SIGNALS,
+        SPAWN_STEP_RLIMIT,
+        SPAWN_STEP_STDIO,
+        SPAWN_STEP_FDS,
+        SPAWN_STEP_EXEC,
+        SPAWN_STEP_FN,
+} spawn_step;
+
+typedef struct spawn_failure {
+        int step; /* spawn_step */
+        int err;  /* errno in the child */
+        int detail; /* e.g. the rlimit resource */
+} spawn_failure;
+
+typedef struct spawn_request {
+        const char *path;     /* resolved executable */
+        char *const *argv;
+        char *const *envp;
+        int cgroup_fd;        /* run group to start in, or -EBADF */
+        const rl_set *rlimits;
+        int stdio[3];         /* fds to become 0, 1, 2 in the child; -1 keeps ours */
+        int keep_fd;          /* one more fd the child keeps (functions' output pipe), or -1 */
+        /* Function mode: the child runs fn(arg) after its set-up and _exits with its value. */
+        int (*fn)(void *arg);
+        void *fn_arg;
+} spawn_request;
+
+/*
+ * Find an executable like execvp would: with a '/' as is, else in $PATH.
+ * -ENOENT not found, -EACCES found but not executable.
+ */
+int spawn_resolve(const char *name, char **ret_path);
+
+/*
+ * Start the child. Returns 1 with pid and pidfd when it got as far as exec (or its
+ * function), 0 when its set-up failed (*ret_failure says where; the child is reaped),
+ * -errno when the parent could not start it.
+ */
+int spawn_start(const spawn_request *req, pid_t *ret_pid, int *ret_pidfd, spawn_failure *ret_failure);
+
+/* A one-line description of a child failure: "exec: Permission denied". */
+void spawn_failure_describe(const spawn_failure *f, char *buf, size_t size);
+
+/* Raw waitid that also returns rusage (glibc's wrapper drops it). */
+int spawn_wait_pidfd(int pidfd, siginfo_t *ret_info, struct rusage *ret_usage, int flags);
