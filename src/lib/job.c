@@ -167,6 +167,22 @@ void job_reap_orphans(corral_job *j) {
         }
 }
 
+/* A subreaper inherits the run's dead orphans: reap them, or they linger as zombies. */
+static void reap_zombie_orphans(corral_job *j) {
+        pid_list skip = {}, mine = {};
+        if (!j->subreaper)
+                return;
+        live_mains(j, &skip);
+        if (rl_add_own_children(&mine, &skip) >= 0)
+                for (size_t i = 0; i < mine.n; i++) {
+                        bool ours;
+                        if (is_zombie(mine.pids[i], &ours) && ours)
+                                (void) waitpid(mine.pids[i], NULL, __WALL | WNOHANG);
+                }
+        pid_list_done(&skip);
+        pid_list_done(&mine);
+}
+
 static double usec_to_s(uint64_t usec) {
         return (double) usec / 1e6;
 }
@@ -303,6 +319,8 @@ void job_finish(corral_job *j) {
                                 : "memory from rusage and /proc samples, CPU time from rusage: no cgroup";
         }
 
+        if (j->group)
+                reap_zombie_orphans(j);
         for (int i = 0; i < 2; i++) {
                 corral_bytes *dst = i == 0 ? &res->stdout_capture : &res->stderr_capture;
                 *dst = j->capture[i].bytes;
