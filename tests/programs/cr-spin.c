@@ -2,14 +2,15 @@
 /*
  * cr-spin: burn CPU, for CPU-time limits and CPU accounting.
  *
- *   cr-spin [-j THREADS] [--child] [--wall] SECONDS
+ *   cr-spin [-j THREADS] [--child] [--wall] [--pidfile FILE] SECONDS
  *
  * Each of THREADS threads (default 1) spins until it has used SECONDS of CPU
  * time itself (so a loaded machine or a slow VM stretches the wall time, not the
  * work), or with --wall until SECONDS of wall time have passed. --child does the
  * spinning in a forked child while the parent only waits: CPU burned by a
  * descendant, not by the process corral started. The parent passes on the
- * child's exit code, or re-raises the signal it died of.
+ * child's exit code, or re-raises the signal it died of. --pidfile writes
+ * "PID top" and, with --child, "PID child" lines once the spinning starts.
  *
  * Exit: 0 when done; 2 on bad arguments.
  */
@@ -19,10 +20,28 @@
 
 #include "common.h"
 
-static const char usage[] = "[-j THREADS] [--child] [--wall] SECONDS";
+static const char usage[] = "[-j THREADS] [--child] [--wall] [--pidfile FILE] SECONDS";
 
 static double seconds;
 static bool by_wall;
+
+static int write_pidfile(const char *path, pid_t child)
+{
+        char tmp[4096];
+        FILE *f;
+
+        if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+                return -1;
+        f = fopen(tmp, "we");
+        if (!f)
+                return -1;
+        fprintf(f, "%ld top\n", (long)getpid());
+        if (child > 0)
+                fprintf(f, "%ld child\n", (long)child);
+        if (fclose(f) != 0 || rename(tmp, path) < 0)
+                return -1;
+        return 0;
+}
 
 static void *spin(void *arg)
 {
@@ -71,6 +90,7 @@ int main(int argc, char **argv)
 {
         uint64_t threads = 1;
         bool child = false;
+        const char *pidfile = NULL;
         int i;
 
         prog_init(argc, argv);
@@ -82,6 +102,10 @@ int main(int argc, char **argv)
                         child = true;
                 } else if (strcmp(argv[i], "--wall") == 0) {
                         by_wall = true;
+                } else if (strcmp(argv[i], "--pidfile") == 0) {
+                        if (i + 1 >= argc)
+                                usage_exit(usage);
+                        pidfile = argv[++i];
                 } else if (strcmp(argv[i], "--") == 0) {
                         i++;
                         break;
@@ -92,8 +116,11 @@ int main(int argc, char **argv)
         if (argc - i != 1 || parse_seconds(argv[i], &seconds) < 0)
                 usage_exit(usage);
 
-        if (!child)
+        if (!child) {
+                if (pidfile && write_pidfile(pidfile, 0) < 0)
+                        say("cannot write %s: %s", pidfile, strerror(errno));
                 return run_threads(threads);
+        }
 
         pid_t pid = fork();
         if (pid < 0) {
@@ -102,6 +129,8 @@ int main(int argc, char **argv)
         }
         if (pid == 0)
                 _exit(run_threads(threads));
+        if (pidfile && write_pidfile(pidfile, pid) < 0)
+                say("cannot write %s: %s", pidfile, strerror(errno));
 
         int status;
         while (waitpid(pid, &status, 0) < 0) {
