@@ -204,6 +204,10 @@ static void release_resources(corral_job *j) {
                 j->group = NULL;
         }
         j->base = cg_base_free(j->base);
+        for (size_t i = 0; i < j->n_watches; i++)
+                if (j->epfd >= 0)
+                        (void) epoll_ctl(j->epfd, EPOLL_CTL_DEL, j->watches[i].fd, NULL);
+        j->n_watches = 0;
         j->pidfd = safe_close(j->pidfd);
         j->timerfd = safe_close(j->timerfd);
         for (int i = 0; i < 2; i++)
@@ -321,6 +325,8 @@ void job_finish(corral_job *j) {
 
         if (j->group)
                 reap_zombie_orphans(j);
+        if (j->starter.finish)
+                j->starter.finish(j->starter.userdata, res);
         for (int i = 0; i < 2; i++) {
                 corral_bytes *dst = i == 0 ? &res->stdout_capture : &res->stderr_capture;
                 *dst = j->capture[i].bytes;
@@ -421,7 +427,34 @@ static int open_captures(corral_job *j, int stdio[3]) {
         return 0;
 }
 
-_public_ int corral_spawn(const corral_policy *p, char *const argv[], corral_job **ret, corral_diag *diag) {
+static int command_start(void *userdata, const spawn_request *req, pid_t *ret_pid, int *ret_pidfd,
+                         spawn_failure *ret_failure) {
+        return spawn_start(req, ret_pid, ret_pidfd, ret_failure);
+}
+
+static int command_reap(void *userdata, int pidfd, siginfo_t *ret_info, struct rusage *ret_usage) {
+        int r = spawn_wait_pidfd(pidfd, ret_info, ret_usage, WEXITED | WNOHANG);
+        if (r < 0)
+                return r;
+        return ret_info->si_pid == 0 ? -EAGAIN : 0;
+}
+
+static const job_starter command_starter = {
+        .start = command_start,
+        .reap = command_reap,
+};
+
+int job_add_watch(corral_job *j, int fd, void (*on_ready)(void *userdata, int fd), void *userdata) {
+        if (j->n_watches >= JOB_MAX_WATCHES)
+                return -ENOSPC;
+        if (epoll_ctl(j->epfd, EPOLL_CTL_ADD, fd, &(struct epoll_event){ .events = EPOLLIN, .data.fd = fd }) < 0)
+                return negative_errno();
+        j->watches[j->n_watches++] = (job_watch){ fd, on_ready, userdata };
+        return 0;
+}
+
+int job_spawn(const corral_policy *p, char *const argv[], const job_starter *starter, corral_job **ret,
+              corral_diag *diag) {
         _cleanup_free_ char *path = NULL;
         int stdio[3] = { -1, -1, -1 };
         corral_job *j;
@@ -438,7 +471,7 @@ _public_ int corral_spawn(const corral_policy *p, char *const argv[], corral_job
         if (r < 0)
                 return r;
         *ret = j;
-        j->subreaper = false;
+        j->starter = starter ? *starter : command_starter;
         {
                 int v = 0;
                 if (prctl(PR_GET_CHILD_SUBREAPER, &v) >= 0)
@@ -457,11 +490,13 @@ _public_ int corral_spawn(const corral_policy *p, char *const argv[], corral_job
                 return 0;
         }
 
-        r = spawn_resolve(argv[0], &path);
-        if (r < 0) {
-                job_fail(j, CORRAL_STATUS_SPAWN_ERROR, -r, "%s: %s", argv[0],
-                         r == -ENOENT ? "command not found" : strerror(-r));
-                return 0;
+        if (!starter) {
+                r = spawn_resolve(argv[0], &path);
+                if (r < 0) {
+                        job_fail(j, CORRAL_STATUS_SPAWN_ERROR, -r, "%s: %s", argv[0],
+                                 r == -ENOENT ? "command not found" : strerror(-r));
+                        return 0;
+                }
         }
         if (j->policy.capture_output) {
                 r = open_captures(j, stdio);
@@ -484,7 +519,7 @@ _public_ int corral_spawn(const corral_policy *p, char *const argv[], corral_job
         spawn_failure failure;
         live_add(j);
         j->start_usec = now_usec();
-        r = spawn_start(&req, &j->pid, &j->pidfd, &failure);
+        r = j->starter.start(j->starter.userdata, &req, &j->pid, &j->pidfd, &failure);
         safe_close(stdio[1]);
         safe_close(stdio[2]);
         if (r < 0) {
@@ -506,6 +541,10 @@ _public_ int corral_spawn(const corral_policy *p, char *const argv[], corral_job
                 return 0;
         }
         return 0;
+}
+
+_public_ int corral_spawn(const corral_policy *p, char *const argv[], corral_job **ret, corral_diag *diag) {
+        return job_spawn(p, argv, NULL, ret, diag);
 }
 
 _public_ int corral_job_fd(const corral_job *job) {

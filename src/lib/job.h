@@ -15,6 +15,7 @@
 #include "corral.h"
 #include "policy.h"
 #include "rlimit.h"
+#include "spawn.h"
 #include "verdict.h"
 
 #define NEVER UINT64_MAX
@@ -30,6 +31,31 @@ typedef struct capture_stream {
         corral_bytes bytes;
         size_t cap;
 } capture_stream;
+
+/*
+ * How a job's first process is started and reaped. Commands use spawn.c directly;
+ * functions (fn.c) fork the caller or ask a forkserver, which reaps on our behalf.
+ */
+typedef struct job_starter {
+        /* Start the process described by req (its path is NULL for functions): 1 started,
+         * 0 its set-up failed (*ret_failure), -errno the parent failed. */
+        int (*start)(void *userdata, const spawn_request *req, pid_t *ret_pid, int *ret_pidfd,
+                     spawn_failure *ret_failure);
+        /* Collect the exit status once the pidfd is readable; 0 or -EAGAIN if not yet. */
+        int (*reap)(void *userdata, int pidfd, siginfo_t *ret_info, struct rusage *ret_usage);
+        /* Called once the tree is gone, before the result is final (read output pipes). */
+        void (*finish)(void *userdata, corral_result *res);
+        void *userdata;
+} job_starter;
+
+/* An extra fd in the job's epoll set, with what to do when it is readable. */
+typedef struct job_watch {
+        int fd;
+        void (*on_ready)(void *userdata, int fd);
+        void *userdata;
+} job_watch;
+
+#define JOB_MAX_WATCHES 4
 
 struct corral_job {
         corral_policy policy;
@@ -66,6 +92,10 @@ struct corral_job {
         uint64_t orphan_cpu_usec; /* CPU of escaped descendants we reaped */
         bool subreaper;
 
+        job_starter starter;
+        job_watch watches[JOB_MAX_WATCHES];
+        size_t n_watches;
+
         corral_result *result;
         struct corral_job *live_next, *live_prev;
         bool live;
@@ -80,6 +110,12 @@ void monitor_act(corral_job *j, verdict_action action);
 void monitor_kill_everything(corral_job *j);
 
 /* job.c */
+/* corral_spawn() for any starter: argv names the run (argv[0] is resolved only when
+ * starter is NULL, i.e. for commands). */
+int job_spawn(const corral_policy *p, char *const argv[], const job_starter *starter, corral_job **ret,
+              corral_diag *diag);
+/* Watch fd (owned by the caller) until the run ends; on_ready runs inside dispatch. */
+int job_add_watch(corral_job *j, int fd, void (*on_ready)(void *userdata, int fd), void *userdata);
 void job_finish(corral_job *j);
 /* Members of a fallback run's tree: its session, its descendants, and (as subreaper)
  * escaped descendants that were re-parented to us. */

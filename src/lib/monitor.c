@@ -269,9 +269,14 @@ static void on_timer(corral_job *j) {
 }
 
 static void on_main_exit(corral_job *j) {
-        int r = spawn_wait_pidfd(j->pidfd, &j->info, &j->rusage, WEXITED | WNOHANG);
-        if (r < 0 || j->info.si_pid == 0)
+        int r = j->starter.reap(j->starter.userdata, j->pidfd, &j->info, &j->rusage);
+        if (r == -EAGAIN)
                 return; /* not yet: a spurious wake-up */
+        if (r < 0) {
+                /* Cannot learn how it ended: still end the run, as killed. */
+                j->info.si_code = CLD_KILLED;
+                j->info.si_status = SIGKILL;
+        }
         j->exit_usec = now_usec();
         unwatch(j, j->pidfd);
         j->pidfd = safe_close(j->pidfd);
@@ -356,8 +361,16 @@ int monitor_dispatch(corral_job *j) {
                 } else if (j->group && fd == cg_group_events_fd(j->group)) {
                         char buf[128];
                         ssize_t _unused_ m = pread(fd, buf, sizeof buf, 0);
-                } else
-                        (void) on_capture(j, fd);
+                } else {
+                        bool handled = false;
+                        for (size_t w = 0; w < j->n_watches; w++)
+                                if (j->watches[w].fd == fd) {
+                                        j->watches[w].on_ready(j->watches[w].userdata, fd);
+                                        handled = true;
+                                }
+                        if (!handled)
+                                (void) on_capture(j, fd);
+                }
         }
 
         if (j->phase == JOB_DRAINING && (!j->group || cg_group_populated(j->group) == 0)) {
