@@ -376,6 +376,7 @@ static int choose_backend(corral_job *j) {
                         j->base = cg_base_free(j->base);
                 }
                 if (want == CORRAL_BACKEND_CGROUP2) {
+                        j->backend = want;
                         job_fail(j, CORRAL_STATUS_INTERNAL_ERROR, -r,
                                  "backend cgroup2 is not usable here: %s", why);
                         return r;
