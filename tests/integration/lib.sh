@@ -381,7 +381,8 @@ cg_leftovers() {
                 _t=$((_t + 1))
         done
         while read -r _g; do
-                if [ ! -s "$_g/cgroup.procs" ]; then echo "$_g"; fi
+                # (cgroupfs files have size 0: read them, do not test -s)
+                if [ -d "$_g" ] && [ -z "$(cat "$_g/cgroup.procs" 2>/dev/null)" ]; then echo "$_g"; fi
         done <"$CR_WORK/cg.new"
 }
 

@@ -39,6 +39,7 @@ else
 fi
 
 begin "doctor's cgroup_base is a cgroup v2 directory"
+cr_exec doctor --json
 base=$(json_get cgroup_base)
 if [ -z "$base" ] || [ "$base" = null ]; then
         fail "no cgroup_base"
