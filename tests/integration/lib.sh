@@ -114,6 +114,14 @@ cr_detect_cg_base() {
 }
 CR_CG_BASE=$(cr_detect_cg_base)
 
+# require_rung RUNG: a suite that only makes sense on RUNG says so and skips whole.
+require_rung() {
+        if [ "$CR_RUNG" != "$1" ]; then
+                echo "1..0 # SKIP needs the $1 rung; this is ${CR_RUNG} (the VM suite runs it: meson test --suite vm)"
+                exit 0
+        fi
+}
+
 # ---- TAP ----
 
 plan() {
@@ -234,9 +242,9 @@ cr_run_bg() {
         CR_BG_PID=$!
 }
 
-# cr_wait_bg [SECONDS]: wait for the background corral (killing it after SECONDS, default 60*slow).
+# cr_wait_bg [SECONDS]: wait for the background corral (killing it after SECONDS, default 20*slow).
 cr_wait_bg() {
-        _limit=${1:-$((60 * CR_SLOW))}
+        _limit=${1:-$((20 * CR_SLOW))}
         _t=0
         while kill -0 "$CR_BG_PID" 2>/dev/null; do
                 # a finished child that is not yet reaped is a zombie: kill -0 still works
