@@ -185,11 +185,18 @@ int verb_run(int argc, char *argv[]) {
         (void) corral_become_subreaper();
         (void) corral_claim_cgroup(NULL);
 
+        /* A shell starts background jobs with SIGINT ignored; an ignored signal never reaches a
+         * signalfd. A stop request must always stop the run gracefully, so take SIGINT and
+         * SIGTERM back; an ignored SIGHUP (nohup) stays ignored. */
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
         sigset_t stop;
         sigemptyset(&stop);
         sigaddset(&stop, SIGINT);
         sigaddset(&stop, SIGTERM);
-        sigaddset(&stop, SIGHUP);
+        struct sigaction hup;
+        if (sigaction(SIGHUP, NULL, &hup) >= 0 && hup.sa_handler != SIG_IGN)
+                sigaddset(&stop, SIGHUP);
         if (sigprocmask(SIG_BLOCK, &stop, NULL) < 0) {
                 cli_error("cannot block signals: %m");
                 goto out;

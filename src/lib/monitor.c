@@ -214,11 +214,14 @@ void monitor_act(corral_job *j, verdict_action action) {
         /* Out of memory gets no grace: the kernel's OOM killer gives none either. */
         if (action == VERDICT_ACTION_MEMORY || j->policy.timeout_stop_usec == 0) {
                 monitor_kill_everything(j);
+                (void) rearm(j);
                 return;
         }
         job_signal_sent(j, SIGTERM);
         signal_tree(j, SIGTERM);
         j->kill_at = j->action_usec + j->policy.timeout_stop_usec;
+        /* An interruption arrives outside the timer's handler: arm the grace period now. */
+        (void) rearm(j);
 }
 
 static void sample_fallback(corral_job *j, uint64_t now) {
