@@ -74,6 +74,7 @@ CR_PLANNED=
 CR_FAILED=0
 CR_SKIPPED=0
 CR_WRAP=      # a command put in front of corral (unquoted: words split), e.g. unshare
+CR_KILLED_CORRAL= # test points where the suite had to SIGKILL a hung corral
 T_DIR=$CR_WORK/0
 T_DESC=
 T_BAD=0
@@ -253,6 +254,8 @@ cr_wait_bg() {
                 if [ "$_t" -ge $((_limit * 10)) ]; then
                         fail "corral did not return within ${_limit}s; killed it"
                         kill -9 "$CR_BG_PID" 2>/dev/null
+                        # a SIGKILLed corral cannot remove its group: later leak checks say why
+                        CR_KILLED_CORRAL="$CR_KILLED_CORRAL $CR_N"
                         break
                 fi
                 sleep 0.1
@@ -388,10 +391,15 @@ cg_leftovers() {
                 sleep 0.1
                 _t=$((_t + 1))
         done
-        while read -r _g; do
+        _leaks=$(while read -r _g; do
                 # (cgroupfs files have size 0: read them, do not test -s)
                 if [ -d "$_g" ] && [ -z "$(cat "$_g/cgroup.procs" 2>/dev/null)" ]; then echo "$_g"; fi
-        done <"$CR_WORK/cg.new"
+        done <"$CR_WORK/cg.new")
+        [ -n "$_leaks" ] || return 0
+        echo "$_leaks"
+        if [ -n "$CR_KILLED_CORRAL" ]; then
+                echo "(test points$CR_KILLED_CORRAL had to SIGKILL a hung corral, which then cannot clean up)"
+        fi
 }
 
 # cgpath_dir: the group directory cr-cgpath printed in this test point's stdout.

@@ -7,7 +7,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 4
+plan 5
 
 grace=$((20 * CR_SLOW)) # long, so "did not wait for the whole grace" is unambiguous
 
@@ -43,5 +43,16 @@ expect_exit 124
 expect_json 'status == wall_timeout' 'signal == 9' 'evidence.signals_sent.0.signal == SIGKILL' \
         'evidence.signals_sent.# == 1'
 expect_true "the SIGTERM handler ran although there was no grace" test ! -e "$T_DIR/cleaned"
+
+begin "running out of memory inside the grace period stays wall_timeout (first limit acted on wins)"
+# The cleanup needs 256 MiB under -m 64M: the cgroup OOM-kills it, RLIMIT_DATA refuses it.
+cr_run -m 64M -t 1s --grace "${grace}s" -- "$P/cr-graceful" --cleanup-alloc 256 "$T_DIR/cleaned"
+expect_exit 124
+expect_backend
+expect_json 'status == wall_timeout' 'evidence.limit_hit == RuntimeMaxSec' \
+        'evidence.signals_sent.0.signal == SIGTERM' "wall_time_s < $grace"
+[ "$CR_RUNG" = cgroup2 ] && expect_json 'evidence.oom_kill > 0' 'signal == 9'
+expect_true "the cleanup finished although it needed 256 MiB under a 64 MiB limit" \
+        test ! -e "$T_DIR/cleaned"
 
 finish

@@ -2,25 +2,29 @@
 /*
  * cr-graceful: a program that cleans up on SIGTERM, for the grace period.
  *
- *   cr-graceful [--ready READYFILE] [--cleanup SECONDS] FILE
+ *   cr-graceful [--ready READYFILE] [--cleanup SECONDS] [--cleanup-alloc MIB] FILE
  *
  * Installs a SIGTERM handler, writes READYFILE (if given) once the handler is in
  * place, then sleeps forever. On SIGTERM the handler spends SECONDS (default 0)
- * "cleaning up", writes "cleaned up after SIGTERM" to FILE and exits 0. A test
- * checks that FILE exists after a wall timeout with a long enough grace, and
- * that it does not when the cleanup takes longer than the grace.
+ * "cleaning up", touches MIB of fresh memory (default 0: a cleanup that needs
+ * memory, to provoke an OOM kill inside the grace period), writes "cleaned up
+ * after SIGTERM" to FILE and exits 0. A test checks that FILE exists after a
+ * wall timeout with a long enough grace, and that it does not when the cleanup
+ * takes longer than the grace.
  *
  * Exit: 0 after SIGTERM; 2 on bad arguments, 3 on failure.
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 
 #include "common.h"
 
-static const char usage[] = "[--ready READYFILE] [--cleanup SECONDS] FILE";
+static const char usage[] = "[--ready READYFILE] [--cleanup SECONDS] [--cleanup-alloc MIB] FILE";
 
 static const char *done_file;
 static struct timespec cleanup_time;
+static size_t cleanup_bytes;
 
 static void on_term(int sig)
 {
@@ -33,6 +37,15 @@ static void on_term(int sig)
                 struct timespec left = cleanup_time;
                 while (nanosleep(&left, &left) < 0 && errno == EINTR)
                         ;
+        }
+        if (cleanup_bytes > 0) {
+                /* mmap, not malloc: the handler may only use async-signal-safe calls. */
+                volatile unsigned char *p = mmap(NULL, cleanup_bytes, PROT_READ | PROT_WRITE,
+                                                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (p == MAP_FAILED)
+                        _exit(3);
+                for (size_t i = 0; i < cleanup_bytes; i += 4096)
+                        p[i] = 1;
         }
         fd = open(done_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
@@ -48,6 +61,7 @@ int main(int argc, char **argv)
 {
         const char *ready = NULL;
         double cleanup = 0;
+        uint64_t alloc_mib = 0;
         int i;
 
         prog_init(argc, argv);
@@ -59,6 +73,9 @@ int main(int argc, char **argv)
                 } else if (strcmp(argv[i], "--cleanup") == 0) {
                         if (parse_seconds(argv[++i], &cleanup) < 0)
                                 usage_exit(usage);
+                } else if (strcmp(argv[i], "--cleanup-alloc") == 0) {
+                        if (parse_u64(argv[++i], 1ULL << 20, &alloc_mib) < 0)
+                                usage_exit(usage);
                 } else {
                         usage_exit(usage);
                 }
@@ -66,6 +83,7 @@ int main(int argc, char **argv)
         if (argc - i != 1)
                 usage_exit(usage);
         done_file = argv[i];
+        cleanup_bytes = (size_t)(alloc_mib * MIB);
         cleanup_time.tv_sec = (time_t)cleanup;
         cleanup_time.tv_nsec = (long)((cleanup - (double)cleanup_time.tv_sec) * 1e9);
 
