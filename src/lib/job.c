@@ -331,6 +331,9 @@ void job_finish(corral_job *j) {
                 corral_bytes *dst = i == 0 ? &res->stdout_capture : &res->stderr_capture;
                 *dst = j->capture[i].bytes;
                 j->capture[i].bytes = (corral_bytes){};
+                /* Captured but silent is "", not absent: data is non-NULL whenever captured. */
+                if (j->policy.capture_output && !dst->data)
+                        dst->data = calloc(1, 1);
         }
         release_resources(j);
         j->phase = JOB_DONE;
