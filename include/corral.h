@@ -187,7 +187,11 @@ int corral_run(const corral_policy *p, char *const argv[], corral_job **ret, cor
 /* ---- functions ---- */
 
 typedef struct corral_out corral_out;
-/* Append bytes to the function's output; -EMSGSIZE past the policy's OutputMax. */
+/*
+ * Append bytes to the function's output. Only inside the function, one thread at a
+ * time. 0; -EMSGSIZE when the output would pass the policy's OutputMax (nothing more is
+ * accepted, and the result will carry no output at all); else -errno of write(2).
+ */
 int corral_out_write(corral_out *out, const void *data, size_t size);
 
 typedef void (*corral_fn)(const void *in, size_t in_len, corral_out *out);
@@ -196,6 +200,77 @@ typedef enum corral_start_method {
         CORRAL_START_FORK,       /* fork the caller: fast, inherits its state */
         CORRAL_START_FORKSERVER, /* fork a clean helper started by corral_forkserver_start() */
 } corral_start_method;
+
+/*
+ * Run a C function instead of a command: fn(in, in_len, out) runs in a child process
+ * under the policy, in its own transient cgroup (or under rlimits), watched by the same
+ * monitor, with the same verdicts; the child exits 0 when fn returns (a function that
+ * calls exit(N) ends the run with N, and its atexit handlers are the caller's).
+ *
+ *   - in: in_len bytes for the child, copied (forkserver) or in the child's copy of
+ *     the caller's memory (fork); the caller may free it as soon as the call returns.
+ *   - out: what the function returns. corral_out_write() appends bytes; the result has
+ *     them in fn_output (non-NULL, NUL-terminated, also when empty). OutputMax= (default
+ *     16M) bounds them. An oversized result is an error, never a truncation: the
+ *     write that would pass the limit returns -EMSGSIZE, and the result has no bytes
+ *     (fn_output.data NULL, .truncated true), error_errno EMSGSIZE and an error
+ *     "function output exceeded OutputMax (N bytes)". A run that ended by itself (ok or
+ *     exited) is then internal_error: the result could not be delivered; a run that a
+ *     limit stopped or a signal killed keeps that status. Whatever the status, only
+ *     status ok means fn_output is the function's whole result; after a crash or a
+ *     timeout it holds what was written before.
+ *   - crash: on SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGABRT the child writes a report
+ *     (signal, fault address, backtrace innermost first) into crash_report and dies of
+ *     the signal: status signaled, signal N. Function names in the backtrace need the
+ *     program linked with -rdynamic (meson: export_dynamic : true) and the function neither
+ *     static nor hidden (-fvisibility=hidden); else they show as file(+offset), for
+ *     addr2line.
+ *   - stdout/stderr: the caller's, or captured into the result with CaptureOutput=.
+ *     Bytes the caller had buffered in stdio are not written again by the child; what
+ *     the function printf()s is flushed when it returns (not when it crashes).
+ *
+ * Start methods (StartMethod=, as in Python's multiprocessing):
+ *   fork (default)  the child is a fork of the caller: fastest, sees all the caller's
+ *                   state (globals, open libraries). In a multithreaded caller only the
+ *                   forking thread is copied: a lock another thread holds at that moment
+ *                   (the caller's own mutexes, a library's) stays locked in the child
+ *                   forever, and a function that takes it hangs until RuntimeMaxSec.
+ *                   (glibc's malloc and stdio locks are made safe by its fork.) On the
+ *                   rlimit rungs the memory limit (RLIMIT_DATA) also counts the caller's
+ *                   own heap and thread stacks, which the child inherits.
+ *   forkserver      the child is forked by a helper that corral_forkserver_start()
+ *                   made while the caller was single-threaded: no lock is held there,
+ *                   and it is small. Costs one round trip to the helper per run and a
+ *                   copy of `in`; the function sees the program as it was when the
+ *                   helper started (no later globals, no libraries loaded later: such
+ *                   a function is refused with spawn_error).
+ */
+
+/*
+ * Start fn under the policy; pollable like corral_spawn(). Returns 0 and a job, also
+ * when the function could not be started (status spawn_error, e.g. StartMethod=forkserver
+ * without corral_forkserver_start()); -errno only when no job could be made (-EINVAL
+ * with a diag for bad arguments).
+ */
+int corral_spawn_fn(const corral_policy *p, corral_fn fn, const void *in, size_t in_len, corral_job **ret,
+                    corral_diag *diag);
+/* Blocking: spawn, wait, return the finished job (read it with corral_job_result). */
+int corral_run_fn(const corral_policy *p, corral_fn fn, const void *in, size_t in_len, corral_job **ret,
+                  corral_diag *diag);
+
+/*
+ * Start the forkserver: call it early in main(), before the program creates threads
+ * (and after corral_claim_cgroup() if you use that). It forks a helper process, a copy of
+ * the program at this moment, that forks the children of StartMethod=forkserver runs
+ * and reaps them. Returns 0 when started, 1 when it already runs, -errno on failure.
+ * Thread-safe; a fork of the caller does not inherit it.
+ */
+int corral_forkserver_start(void);
+/*
+ * Stop it: every function still running through it is killed; free those jobs first.
+ * Blocks until the helper has exited. Without it the helper ends when the program does.
+ */
+void corral_forkserver_stop(void);
 
 /* ---- results ---- */
 

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "forkserver.h"
 #include "job.h"
 #include "macro.h"
 #include "spawn.h"
@@ -57,8 +58,12 @@ static void live_remove(corral_job *j) {
         pthread_mutex_unlock(&live_lock);
 }
 
-/* The main pids of every other live job: never ours to kill or reap. */
+/* The main pids of every other live job, and the forkserver (our child, but not a run's
+ * escaped descendant): never ours to kill or reap. */
 static void live_mains(const corral_job *self, pid_list *ret) {
+        pid_t server = forkserver_pid();
+        if (server > 0)
+                (void) pid_list_add(ret, server);
         pthread_mutex_lock(&live_lock);
         for (corral_job *j = live_head; j; j = j->live_next)
                 if (j != self && j->pid > 0)
@@ -457,6 +462,17 @@ int job_add_watch(corral_job *j, int fd, void (*on_ready)(void *userdata, int fd
         return 0;
 }
 
+void job_remove_watch(corral_job *j, int fd) {
+        for (size_t i = 0; i < j->n_watches; i++)
+                if (j->watches[i].fd == fd) {
+                        (void) epoll_ctl(j->epfd, EPOLL_CTL_DEL, fd, NULL);
+                        /* monitor_dispatch matches each event to one watch: a moved entry is
+                         * never the one it is looking at */
+                        j->watches[i] = j->watches[--j->n_watches];
+                        return;
+                }
+}
+
 int job_spawn(const corral_policy *p, char *const argv[], const job_starter *starter, corral_job **ret,
               corral_diag *diag) {
         _cleanup_free_ char *path = NULL;
@@ -518,7 +534,7 @@ int job_spawn(const corral_policy *p, char *const argv[], const job_starter *sta
                 .cgroup_fd = j->group ? cg_group_dirfd(j->group) : -EBADF,
                 .rlimits = &j->rlimits,
                 .stdio = { stdio[0], stdio[1], stdio[2] },
-                .keep_fd = -1,
+                .keep_fds = { -1, -1 },
         };
         spawn_failure failure;
         live_add(j);
@@ -597,6 +613,8 @@ _public_ corral_job *corral_job_free(corral_job *job) {
         }
         for (int i = 0; i < 2; i++)
                 free(job->capture[i].bytes.data);
+        if (job->starter.release)
+                job->starter.release(job->starter.userdata);
         safe_close(job->done_fd);
         safe_close(job->epfd);
         result_free(job->result);

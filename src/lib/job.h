@@ -38,13 +38,18 @@ typedef struct capture_stream {
  */
 typedef struct job_starter {
         /* Start the process described by req (its path is NULL for functions): 1 started,
-         * 0 its set-up failed (*ret_failure), -errno the parent failed. */
+         * 0 its set-up failed (*ret_failure), -errno the parent failed. *ret_pidfd is the
+         * fd the monitor waits on: readable once the process ended. It is the pidfd, or
+         * for a forkserver's child (not ours to reap) the channel on which the server
+         * sends the status after reaping it. The job owns and closes it. */
         int (*start)(void *userdata, const spawn_request *req, pid_t *ret_pid, int *ret_pidfd,
                      spawn_failure *ret_failure);
         /* Collect the exit status once the pidfd is readable; 0 or -EAGAIN if not yet. */
         int (*reap)(void *userdata, int pidfd, siginfo_t *ret_info, struct rusage *ret_usage);
         /* Called once the tree is gone, before the result is final (read output pipes). */
         void (*finish)(void *userdata, corral_result *res);
+        /* Called once when the job is freed, whatever happened (NULL: nothing to free). */
+        void (*release)(void *userdata);
         void *userdata;
 } job_starter;
 
@@ -116,6 +121,9 @@ int job_spawn(const corral_policy *p, char *const argv[], const job_starter *sta
               corral_diag *diag);
 /* Watch fd (owned by the caller) until the run ends; on_ready runs inside dispatch. */
 int job_add_watch(corral_job *j, int fd, void (*on_ready)(void *userdata, int fd), void *userdata);
+/* Stop watching fd, e.g. at EOF (a pipe whose writers are gone stays readable). Safe
+ * from inside its own on_ready. */
+void job_remove_watch(corral_job *j, int fd);
 void job_finish(corral_job *j);
 /* Members of a fallback run's tree: its session, its descendants, and (as subreaper)
  * escaped descendants that were re-parented to us. */

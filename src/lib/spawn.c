@@ -8,7 +8,10 @@
  * __WALL)). Where clone3 is refused (Docker's default seccomp profile says ENOSYS)
  * we fall back to clone(CLONE_PIDFD) and the child writes itself into cgroup.procs;
  * where that fails too, to fork() + pidfd_open(). Functions (corral_run_fn) always use
- * glibc's fork(), because they run arbitrary code that needs glibc's fork handlers.
+ * glibc's fork(), because they run arbitrary code that needs glibc's fork handlers; the
+ * child joins its group by writing cgroup.procs, keeps 0-2 and the two fds fn.c asks
+ * for (output and crash pipes), and runs the function instead of exec. The forkserver
+ * calls this same code in its helper process.
  *
  * The child, between clone and exec, only makes async-signal-safe system calls: join
  * the group, setsid, default signal dispositions and an empty mask, rlimits, stdio,
@@ -138,12 +141,24 @@ static _noreturn_ void child_run(const spawn_request *req, int errfd, bool join_
                 child_fail(errfd, SPAWN_STEP_EXEC, errno, 0);
         }
 
-        /* Function mode: keep 0-2, the output pipe and nothing else. */
-        int keep = req->keep_fd;
-        if (keep > 3)
-                (void) syscall(SYS_close_range, 3U, (unsigned) keep - 1, 0U);
-        (void) syscall(SYS_close_range, (unsigned) (keep >= 3 ? keep + 1 : 3), ~0U, 0U);
-        /* errfd is closed now: EOF tells the parent the set-up succeeded. */
+        /* Function mode: keep 0-2 and the kept fds (ascending), close everything else,
+         * the error pipe included: EOF tells the parent the set-up succeeded. */
+        int a = req->keep_fds[0], b = req->keep_fds[1];
+        if (a > b) {
+                int t = a;
+                a = b;
+                b = t;
+        }
+        unsigned lo = 3;
+        for (int i = 0; i < 2; i++) {
+                int k = i == 0 ? a : b;
+                if (k < (int) lo)
+                        continue;
+                if (k > (int) lo)
+                        (void) syscall(SYS_close_range, lo, (unsigned) k - 1, 0U);
+                lo = (unsigned) k + 1;
+        }
+        (void) syscall(SYS_close_range, lo, ~0U, 0U);
         (void) errfd;
         _exit(req->fn(req->fn_arg));
 }
@@ -179,10 +194,8 @@ int spawn_start(const spawn_request *req, pid_t *ret_pid, int *ret_pidfd, spawn_
         if (req->fn) {
                 pid = fork();
                 if (pid == 0) {
+                        /* the error pipe closes after the set-up, with the other fds */
                         close(pipefd[0]);
-                        if (req->keep_fd != pipefd[1]) {
-                                /* close the error pipe only after set-up, via close_range in child_run */
-                        }
                         child_run(req, pipefd[1], true);
                 }
         } else {
@@ -260,7 +273,17 @@ void spawn_failure_describe(const spawn_failure *f, char *buf, size_t size) {
                 [SPAWN_STEP_FDS] = "closing inherited fds",
                 [SPAWN_STEP_EXEC] = "exec",
                 [SPAWN_STEP_FN] = "function",
+                [SPAWN_STEP_FORKSERVER] = "forkserver",
         };
+        if (f->step == SPAWN_STEP_FORKSERVER && f->err == ENOTCONN) {
+                snprintf(buf, size, "StartMethod=forkserver, but corral_forkserver_start() was not called");
+                return;
+        }
+        if (f->step == SPAWN_STEP_FORKSERVER && f->err == EFAULT) {
+                snprintf(buf, size, "forkserver: the function is not in the forkserver's copy of the program "
+                                    "(in a library loaded after corral_forkserver_start()?)");
+                return;
+        }
         const char *step = f->step >= 0 && (size_t) f->step < ELEMENTSOF(steps) ? steps[f->step] : "set-up";
         snprintf(buf, size, "%s: %s", step, strerror(f->err));
 }

@@ -20,6 +20,7 @@ typedef enum spawn_step {
         SPAWN_STEP_FDS,
         SPAWN_STEP_EXEC,
         SPAWN_STEP_FN,
+        SPAWN_STEP_FORKSERVER, /* the forkserver could not be reached or refused the request */
 } spawn_step;
 
 typedef struct spawn_failure {
@@ -35,7 +36,8 @@ typedef struct spawn_request {
         int cgroup_fd;        /* run group to start in, or -EBADF */
         const rl_set *rlimits;
         int stdio[3];         /* fds to become 0, 1, 2 in the child; -1 keeps ours */
-        int keep_fd;          /* one more fd the child keeps (functions' output pipe), or -1 */
+        int keep_fds[2];      /* fds the child keeps besides 0-2 (functions' output and crash
+                               * pipes), or -1; function mode only */
         /* Function mode: the child runs fn(arg) after its set-up and _exits with its value. */
         int (*fn)(void *arg);
         void *fn_arg;
