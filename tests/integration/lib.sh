@@ -24,7 +24,8 @@
 #
 # and `finish` last: it prints a summary and exits 1 if any test point failed or
 # the plan was not met. `skip "description" "reason"` is a test point that could not
-# run here; it says so (# SKIP), it never passes silently.
+# run here; it says so (# SKIP), it never passes silently. One-line test points:
+# `ok DESC`, `not_ok DESC [DIAG]`, `check DESC COMMAND...`.
 
 case ${0##*/} in
 lib.sh)
@@ -179,6 +180,28 @@ end() {
                 fi
         fi
         echo "#   files: $T_DIR"
+}
+
+# ok DESCRIPTION / not_ok DESCRIPTION [DIAGNOSTIC...]: a one-line test point.
+ok() {
+        begin "$@"
+        end
+}
+
+not_ok() {
+        begin "$1"
+        shift
+        fail "${*:-failed}"
+        end
+}
+
+# check DESCRIPTION COMMAND...: a test point that passes when COMMAND succeeds.
+check() {
+        _what=$1
+        shift
+        begin "$_what"
+        "$@" || fail "command failed: $*"
+        end
 }
 
 # skip DESCRIPTION REASON: a test point that cannot run here, said out loud.
