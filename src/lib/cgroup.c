@@ -371,39 +371,39 @@ static int ensure_value(int dirfd, const char *file, const char *value) {
         return write_file_at(dirfd, file, value);
 }
 
+/* Write one control file; missing_ok for files that exist only with a kernel feature. */
+static int set_control(cg_group *g, const char *file, const char *value, bool missing_ok,
+                       char why[static CG_WHY_MAX]) {
+        int r = ensure_value(g->dirfd, file, value);
+        if (r == -ENOENT && missing_ok)
+                return 0;
+        if (r < 0)
+                snprintf(why, CG_WHY_MAX, "cannot set %s/%s: %s", g->path, file, strerror(-r));
+        return r;
+}
+
 static int configure(cg_group *g, const corral_policy *p, char why[static CG_WHY_MAX]) {
         char value[64];
         int r;
 
         if (p->memory_max != CORRAL_INFINITY) {
                 snprintf(value, sizeof value, "%" PRIu64, p->memory_max);
-                r = ensure_value(g->dirfd, "memory.max", value);
-                if (r < 0) {
-                        snprintf(why, CG_WHY_MAX, "cannot set %s/memory.max: %s", g->path, strerror(-r));
+                r = set_control(g, "memory.max", value, false, why);
+                if (r < 0)
                         return r;
-                }
                 /* Without swap accounting the file is absent and swap cannot soften the limit. */
-                r = write_file_at(g->dirfd, "memory.swap.max", "0");
-                if (r < 0 && r != -ENOENT) {
-                        snprintf(why, CG_WHY_MAX, "cannot set %s/memory.swap.max: %s", g->path, strerror(-r));
+                r = set_control(g, "memory.swap.max", "0", true, why);
+                if (r < 0)
                         return r;
-                }
         }
         if (p->tasks_max != CORRAL_INFINITY) {
                 snprintf(value, sizeof value, "%" PRIu64, p->tasks_max);
-                r = ensure_value(g->dirfd, "pids.max", value);
-                if (r < 0) {
-                        snprintf(why, CG_WHY_MAX, "cannot set %s/pids.max: %s", g->path, strerror(-r));
+                r = set_control(g, "pids.max", value, false, why);
+                if (r < 0)
                         return r;
-                }
         }
         /* The whole tree dies together on an OOM kill: no half-dead run. (4.19) */
-        r = write_file_at(g->dirfd, "memory.oom.group", "1");
-        if (r < 0) {
-                snprintf(why, CG_WHY_MAX, "cannot set %s/memory.oom.group: %s", g->path, strerror(-r));
-                return r;
-        }
-        return 0;
+        return set_control(g, "memory.oom.group", "1", false, why);
 }
 
 static void group_close(cg_group *g) {

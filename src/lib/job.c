@@ -367,43 +367,37 @@ static int job_new(const corral_policy *p, corral_job **ret) {
         return 0;
 }
 
+/* One cgroup rung: a base and a group in it, or why not. */
+static int try_cgroup_rung(corral_job *j, corral_backend rung, char why[static CG_WHY_MAX]) {
+        bool controllers = rung == CORRAL_BACKEND_CGROUP2;
+        int r = cg_base_find(controllers, &j->base, why);
+        if (r >= 0)
+                r = cg_group_create(j->base, &j->policy, controllers, &j->group, why);
+        if (r < 0) {
+                j->base = cg_base_free(j->base);
+                return r;
+        }
+        j->backend = rung;
+        return 0;
+}
+
 /* Climb down the ladder until a rung works; an explicitly requested rung must work. */
 static int choose_backend(corral_job *j) {
-        char why[CG_WHY_MAX];
+        static const corral_backend cgroup_rungs[] = { CORRAL_BACKEND_CGROUP2, CORRAL_BACKEND_CGROUP2_CORE };
         corral_backend want = j->policy.backend;
-        int r;
 
-        if (want == CORRAL_BACKEND_AUTO || want == CORRAL_BACKEND_CGROUP2) {
-                r = cg_base_find(true, &j->base, why);
-                if (r >= 0) {
-                        r = cg_group_create(j->base, &j->policy, true, &j->group, why);
-                        if (r >= 0) {
-                                j->backend = CORRAL_BACKEND_CGROUP2;
-                                return 0;
-                        }
-                        j->base = cg_base_free(j->base);
-                }
-                if (want == CORRAL_BACKEND_CGROUP2) {
+        for (size_t i = 0; i < ELEMENTSOF(cgroup_rungs); i++) {
+                corral_backend rung = cgroup_rungs[i];
+                char why[CG_WHY_MAX];
+                if (want != CORRAL_BACKEND_AUTO && want != rung)
+                        continue;
+                int r = try_cgroup_rung(j, rung, why);
+                if (r >= 0)
+                        return 0;
+                if (want == rung) {
                         j->backend = want;
-                        job_fail(j, CORRAL_STATUS_INTERNAL_ERROR, -r,
-                                 "backend cgroup2 is not usable here: %s", why);
-                        return r;
-                }
-        }
-        if (want == CORRAL_BACKEND_AUTO || want == CORRAL_BACKEND_CGROUP2_CORE) {
-                r = cg_base_find(false, &j->base, why);
-                if (r >= 0) {
-                        r = cg_group_create(j->base, &j->policy, false, &j->group, why);
-                        if (r >= 0) {
-                                j->backend = CORRAL_BACKEND_CGROUP2_CORE;
-                                return 0;
-                        }
-                        j->base = cg_base_free(j->base);
-                }
-                if (want == CORRAL_BACKEND_CGROUP2_CORE) {
-                        j->backend = want;
-                        job_fail(j, CORRAL_STATUS_INTERNAL_ERROR, -r,
-                                 "backend cgroup2-core is not usable here: %s", why);
+                        job_fail(j, CORRAL_STATUS_INTERNAL_ERROR, -r, "backend %s is not usable here: %s",
+                                 corral_backend_to_string(rung), why);
                         return r;
                 }
         }
