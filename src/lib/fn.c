@@ -333,11 +333,13 @@ static void fn_finish(void *userdata, corral_result *res) {
         }
 
         if (run->server_lost) {
+                /* Whatever the monitor guessed about the exit: this is why it is unknown. */
                 res->status = CORRAL_STATUS_INTERNAL_ERROR;
                 res->error_errno = EPIPE;
                 res->has_exit_code = false;
                 res->signal = 0;
-                add_error(res, "the forkserver went away before it said how the function ended");
+                snprintf(res->error, sizeof res->error,
+                         "the forkserver went away before it said how the function ended");
         }
 
         if (run->output_over) {

@@ -14,6 +14,8 @@
  *   caller                                 server (our child, own session)
  *   ------                                 ------
  *   main socket  == SOCK_SEQPACKET pair == main socket
+ *   start() waits for                      <- READY, once set up (fds closed, signals
+ *                                             reset, epoll made)
  *   per job: socketpair(SEQPACKET) "channel"; one end travels in the request
  *   request: fs_request + SCM_RIGHTS        -> recvmsg, check the function is mapped
  *     [channel, output pipe, crash pipe,       where the caller saw it (dladdr), mmap
@@ -79,7 +81,8 @@ typedef struct fs_request {
 } fs_request;
 
 enum {
-        FS_REPLY_STARTED = 1,
+        FS_REPLY_READY = 1, /* on the main socket, once: the server is set up */
+        FS_REPLY_STARTED,
         FS_REPLY_FAILED,
         FS_REPLY_EXITED,
 };
@@ -155,6 +158,22 @@ _public_ int corral_forkserver_start(void) {
         safe_close(sv[1]);
         /* Our unreaped child: no pid-reuse race. Without a pidfd, stop uses waitpid. */
         fs_pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        /* Return once it serves (a failed set-up is our failure, not a later run's). */
+        fs_reply ready = {};
+        int r = poll(&(struct pollfd){ .fd = sv[0], .events = POLLIN }, 1, FS_REPLY_TIMEOUT_MS);
+        if (r > 0 && recv(sv[0], &ready, sizeof ready, MSG_DONTWAIT) != (ssize_t) sizeof ready)
+                r = 0;
+        if (r <= 0 || ready.kind != FS_REPLY_READY) {
+                r = r < 0 ? negative_errno() : -ECHILD;
+                safe_close(sv[0]);
+                (void) kill(pid, SIGKILL);
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                safe_close(fs_pidfd);
+                forget_locked();
+                pthread_mutex_unlock(&fs_lock);
+                return r;
+        }
         fs_sock = sv[0];
         fs_pid = pid;
         fs_owner = getpid();
@@ -550,6 +569,7 @@ static _noreturn_ void server_main(int sock) {
         if (server_epfd < 0 ||
             epoll_ctl(server_epfd, EPOLL_CTL_ADD, sock, &(struct epoll_event){ .events = EPOLLIN, .data.u64 = 0 }) < 0)
                 _exit(1);
+        server_send(sock, &(fs_reply){ .kind = FS_REPLY_READY });
 
         for (;;) {
                 struct epoll_event evs[16];
