@@ -13,10 +13,13 @@ plan 16
 MIB=1048576
 backstop="$((120 * CR_SLOW))s" # a limit that is not under test never lets a run hang
 
+# The monitor compares the group's exact CPU time (cpu.stat) with the budget. The
+# kernel checks RLIMIT_CPU against tick-sampled time, which on a loaded or
+# virtualised host runs ahead of the exact time rusage reports (seen: SIGXCPU at
+# 0.79 s of rusage time under `ulimit -t 1`, no corral involved).
 case $CR_RUNG in
-cgroup2) cpu_enforcer=monitor ;;
-cgroup2-core) cpu_enforcer=monitor ;;
-*) cpu_enforcer=rlimit-cpu ;;
+cgroup2 | cgroup2-core) cpu_enforcer=monitor cpu_min=0.9 ;;
+*) cpu_enforcer=rlimit-cpu cpu_min=0.5 ;;
 esac
 
 # ---- plain endings ----
@@ -64,14 +67,14 @@ expect_exit 124
 expect_backend
 expect_json 'status == cpu_timeout' "enforcement.cpu_time == $cpu_enforcer" \
         'evidence.limit_hit == CPUTimeMaxSec' 'evidence.deadline_s == 1' \
-        'cpu_time_s >= 0.9' "wall_time_s < $((60 * CR_SLOW))"
+        "cpu_time_s >= $cpu_min" "wall_time_s < $((60 * CR_SLOW))"
 
 begin "cpu_timeout: two busy threads under -c 1s"
 cr_run -c 1s -t "$backstop" -- "$P/cr-spin" -j 2 600
 expect_exit 124
 expect_backend
 expect_json 'status == cpu_timeout' "enforcement.cpu_time == $cpu_enforcer" \
-        'evidence.limit_hit == CPUTimeMaxSec' 'cpu_time_s >= 0.9' "wall_time_s < $((60 * CR_SLOW))"
+        'evidence.limit_hit == CPUTimeMaxSec' "cpu_time_s >= $cpu_min" "wall_time_s < $((60 * CR_SLOW))"
 
 begin "cpu_timeout: a busy child process under -c 1s"
 cr_run -c 1s -t "$backstop" -- "$P/cr-spin" --child 600
