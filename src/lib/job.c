@@ -299,7 +299,9 @@ void job_finish(corral_job *j) {
         res->evidence.memory_max_bytes = j->policy.memory_max == CORRAL_INFINITY ? 0 : j->policy.memory_max;
         res->evidence.rss_peak_sampled_bytes = j->rss_peak;
 
-        if (j->info.si_code == CLD_EXITED) {
+        if (j->status_lost) {
+                /* exit_code and signal stay null */
+        } else if (j->info.si_code == CLD_EXITED) {
                 res->has_exit_code = true;
                 res->exit_code = j->info.si_status;
         } else
@@ -315,6 +317,15 @@ void job_finish(corral_job *j) {
                 res->evidence.deadline_s = usec_to_s(j->policy.cpu_time_max_usec);
         if (v.note)
                 snprintf(res->error, sizeof res->error, "%s", v.note);
+        if (j->status_lost) {
+                /* A limit corral acted on is still known; how the process ended is not. */
+                if (v.status == CORRAL_STATUS_OK || v.status == CORRAL_STATUS_EXITED ||
+                    v.status == CORRAL_STATUS_SIGNALED)
+                        res->status = CORRAL_STATUS_INTERNAL_ERROR;
+                snprintf(res->error, sizeof res->error,
+                         "the exit status was taken by another reaper in this process (SIGCHLD "
+                         "ignored, or waitpid(-1)); Linux >= 6.15 keeps it for corral");
+        }
 
         if (j->backend == CORRAL_BACKEND_CGROUP2) {
                 res->precise = v.inferred == NULL;
@@ -439,6 +450,8 @@ static int command_reap(void *userdata, int pidfd, siginfo_t *ret_info, struct r
         int r = spawn_wait_pidfd(pidfd, ret_info, ret_usage, WEXITED | WNOHANG);
         if (r < 0)
                 return r;
+        if (r == 1)
+                return 0; /* from the pidfd: another reaper was first */
         return ret_info->si_pid == 0 ? -EAGAIN : 0;
 }
 

@@ -90,6 +90,7 @@ struct corral_job {
         bool killed;             /* SIGKILL already sent to everything */
 
         siginfo_t info;          /* how the main process ended */
+        bool status_lost;        /* another reaper in this process took it (see spawn_wait_pidfd) */
         struct rusage rusage;
         uint64_t exit_usec;
         uint64_t rss_peak;       /* fallback: sampled tree RSS */

@@ -276,9 +276,9 @@ static void on_main_exit(corral_job *j) {
         if (r == -EAGAIN)
                 return; /* not yet: a spurious wake-up */
         if (r < 0) {
-                /* Cannot learn how it ended: still end the run, as killed. */
-                j->info.si_code = CLD_KILLED;
-                j->info.si_status = SIGKILL;
+                /* It ended, but how is unknowable: the result will say so. */
+                memset(&j->info, 0, sizeof j->info);
+                j->status_lost = true;
         }
         j->exit_usec = now_usec();
         unwatch(j, j->pidfd);

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -252,14 +253,54 @@ int spawn_start(const spawn_request *req, pid_t *ret_pid, int *ret_pidfd, spawn_
         return 1;
 }
 
+/* PIDFD_GET_INFO's struct as of Linux 6.15 (PIDFD_INFO_EXIT), first 64 bytes */
+struct spawn_pidfd_info {
+        uint64_t mask, cgroupid;
+        uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+        int32_t exit_code;
+};
+#define SPAWN_PIDFD_INFO_EXIT (1UL << 3)
+#define SPAWN_PIDFD_GET_INFO _IOWR(0xFF, 11, struct spawn_pidfd_info)
+
+/*
+ * Someone else in this process reaped our child (SIGCHLD set to SIG_IGN auto-reaps, or
+ * a waitpid(-1) elsewhere: exec resets the exit_signal we chose to SIGCHLD). Since
+ * 6.15 the pidfd keeps the wait status for us.
+ */
+static int exit_status_from_pidfd(int pidfd, siginfo_t *ret_info) {
+        struct spawn_pidfd_info pi = { .mask = SPAWN_PIDFD_INFO_EXIT };
+        if (ioctl(pidfd, SPAWN_PIDFD_GET_INFO, &pi) < 0)
+                return negative_errno();
+        if (!(pi.mask & SPAWN_PIDFD_INFO_EXIT))
+                return -ECHILD;
+        memset(ret_info, 0, sizeof *ret_info);
+        ret_info->si_pid = (pid_t) pi.pid;
+        ret_info->si_signo = SIGCHLD;
+        if (WIFEXITED(pi.exit_code)) {
+                ret_info->si_code = CLD_EXITED;
+                ret_info->si_status = WEXITSTATUS(pi.exit_code);
+        } else {
+                ret_info->si_code = WCOREDUMP(pi.exit_code) ? CLD_DUMPED : CLD_KILLED;
+                ret_info->si_status = WTERMSIG(pi.exit_code);
+        }
+        return 0;
+}
+
 int spawn_wait_pidfd(int pidfd, siginfo_t *ret_info, struct rusage *ret_usage, int flags) {
         memset(ret_info, 0, sizeof *ret_info);
         for (;;) {
                 long r = syscall(SYS_waitid, P_PIDFD, pidfd, ret_info, flags | __WALL, ret_usage);
                 if (r >= 0)
                         return 0;
-                if (errno != EINTR)
+                if (errno == EINTR)
+                        continue;
+                if (errno != ECHILD)
                         return negative_errno();
+                if (exit_status_from_pidfd(pidfd, ret_info) < 0)
+                        return -ECHILD;
+                if (ret_usage)
+                        memset(ret_usage, 0, sizeof *ret_usage);
+                return 1;
         }
 }
 

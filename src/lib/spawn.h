@@ -59,5 +59,9 @@ int spawn_start(const spawn_request *req, pid_t *ret_pid, int *ret_pidfd, spawn_
 /* A one-line description of a child failure: "exec: Permission denied". */
 void spawn_failure_describe(const spawn_failure *f, char *buf, size_t size);
 
-/* Raw waitid that also returns rusage (glibc's wrapper drops it). */
+/*
+ * Raw waitid that also returns rusage (glibc's wrapper drops it). When another reaper
+ * in this process took the child, the status comes from the pidfd (Linux >= 6.15) and
+ * it returns 1 with the rusage zeroed; before 6.15 that is -ECHILD: the status is lost.
+ */
 int spawn_wait_pidfd(int pidfd, siginfo_t *ret_info, struct rusage *ret_usage, int flags);
