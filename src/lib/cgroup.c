@@ -350,7 +350,9 @@ static int create_with_libcgroup(const cg_base *b, const char *name, const corra
                         goto out;
         }
 
-        int ecg = cgroup_create_cgroup(cg, 0);
+        /* ignore_ownership: the kernel already gives a new group's files to its creator;
+         * libcgroup would chown each of them again, per controller (~400 syscalls a run). */
+        int ecg = cgroup_create_cgroup(cg, 1);
         r = libcgroup_errno(ecg);
         if (r < 0)
                 snprintf(why, CG_WHY_MAX, "libcgroup cannot create %s/%s: %s", b->path, name,
