@@ -47,13 +47,13 @@ static unsigned long arg_ul(const char *s) {
 static double now_s(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static volatile sig_atomic_t sink;
 
 static void *spin_thread(void *arg) {
-        double until = *(const double *) arg;
+        double until = *(const double *)arg;
         /* Check the clock only now and then: the loop must stay on the CPU. */
         while (now_s() < until)
                 for (unsigned i = 0; i < 100000; i++)
@@ -62,7 +62,7 @@ static void *spin_thread(void *arg) {
 }
 
 static int spin(unsigned long threads, unsigned long seconds) {
-        double until = now_s() + (double) seconds;
+        double until = now_s() + (double)seconds;
         pthread_t t[64];
         if (threads > 64)
                 usage();
@@ -76,7 +76,7 @@ static int spin(unsigned long threads, unsigned long seconds) {
 }
 
 static void sleep_s(unsigned long seconds) {
-        struct timespec ts = { .tv_sec = (time_t) seconds };
+        struct timespec ts = {.tv_sec = (time_t)seconds};
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
 }
@@ -106,12 +106,12 @@ static int tree(unsigned long n, unsigned long seconds) {
                                 if (gp < 0)
                                         _exit(1);
                                 if (gp == 0) {
-                                        (void) !write(ready[1], "g", 1);
+                                        (void)!write(ready[1], "g", 1);
                                         sleep_s(seconds);
                                         _exit(0);
                                 }
                         }
-                        (void) !write(ready[1], "c", 1);
+                        (void)!write(ready[1], "c", 1);
                         sleep_s(seconds);
                         _exit(0);
                 }
@@ -137,7 +137,7 @@ static int alloc(unsigned long step_mib, unsigned long max_mib) {
                 volatile unsigned char *p = malloc(len);
                 if (!p)
                         return 3;
-                for (size_t i = 0; i < len; i += (size_t) page)
+                for (size_t i = 0; i < len; i += (size_t)page)
                         p[i] = 1;
         }
         sleep_s(60);
