@@ -34,6 +34,7 @@
 #include <stdio_ext.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,6 +90,9 @@ int fn_child_main(void *arg) {
         fn_child *c = arg;
         corral_out out = { .fd = c->out_fd, .max = c->output_max };
 
+        /* ps, top and the OOM killer's log name the program, not the forkserver */
+        if (c->comm)
+                (void) prctl(PR_SET_NAME, c->comm);
         /* Without it the function still runs; it only loses its crash report. */
         (void) crash_install(c->crash_fd);
         /* Bytes the caller had buffered but not yet written are the caller's, not ours. */

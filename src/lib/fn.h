@@ -18,6 +18,7 @@ typedef struct fn_child {
         int out_fd;          /* write end of the output pipe */
         int crash_fd;        /* write end of the crash-report pipe */
         uint64_t output_max; /* OutputMax= */
+        const char *comm;    /* forkserver: the program's name, to take back from the helper's */
 } fn_child;
 
 /*

@@ -346,6 +346,7 @@ typedef struct fs_child {
 
 static int server_epfd = -EBADF;
 static fs_child *server_children;
+static char server_comm[16]; /* the program's name, before the helper renamed itself */
 
 /* epoll tags: the child pointer, low bit set for its channel */
 #define TAG_CHANNEL ((uintptr_t) 1)
@@ -444,6 +445,7 @@ static void server_request(int sock, bool *ret_eof) {
                 .out_fd = fds[i++],
                 .crash_fd = fds[i++],
                 .output_max = rq.output_max,
+                .comm = server_comm[0] ? server_comm : NULL,
         };
         spawn_request sreq = {
                 .cgroup_fd = rq.flags & FS_HAS_CGROUP ? fds[i++] : -EBADF,
@@ -553,6 +555,7 @@ static _noreturn_ void server_main(int sock) {
         /* Out of the caller's process group: Ctrl-C on its terminal is the caller's to
          * handle (it stops its runs gracefully), not ours to die of. */
         (void) setsid();
+        (void) prctl(PR_GET_NAME, server_comm);
         (void) prctl(PR_SET_NAME, "corral-forksrv");
         /* The caller's handlers are not ours (a SIGCHLD handler calling waitpid(-1) would
          * steal our children's statuses); a hung-up channel must not kill us. */
