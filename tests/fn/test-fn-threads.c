@@ -73,6 +73,8 @@ static void *churner(void *arg) {
                 }
                 free(q);
                 pthread_mutex_unlock(&churn_lock);
+                /* busy, but leaving the CPUs to the runs (the VM has two, emulated) */
+                usleep(100);
         }
         return NULL;
 }
@@ -83,13 +85,14 @@ typedef struct runner_report {
         double seconds, worst;
 } runner_report;
 
-static corral_policy *policy(const char *start, const char *runtime) {
+/* runtime in seconds, scaled in the VM. Called from several threads: no shared state. */
+static corral_policy *policy(const char *start, double runtime) {
         char kv[64];
-        snprintf(kv, sizeof kv, "RuntimeMaxSec=%s", runtime);
-        const char *saved = ft_start;
-        ft_start = start;
+        corral_diag d;
+        snprintf(kv, sizeof kv, "RuntimeMaxSec=%.3fs", runtime * ft_slow);
         corral_policy *p = ft_policy(kv, NULL);
-        ft_start = saved;
+        if (corral_policy_set(p, "StartMethod", start, &d) < 0)
+                abort();
         return p;
 }
 
@@ -123,7 +126,7 @@ static void *runner_blocking(void *arg) {
                 char in[32];
                 corral_job *job = NULL;
                 corral_diag d;
-                corral_policy *p = policy("forkserver", "5s");
+                corral_policy *p = policy("forkserver", 5);
                 snprintf(in, sizeof in, "blocking %d", i);
                 double s = ft_now();
                 int r = corral_run_fn(p, fn_take_lock, in, strlen(in), &job, &d);
@@ -148,7 +151,7 @@ static void *runner_polled(void *arg) {
                 char in[AT_ONCE][32];
                 for (int i = 0; i < AT_ONCE; i++) {
                         corral_diag d;
-                        corral_policy *p = policy("forkserver", "5s");
+                        corral_policy *p = policy("forkserver", 5);
                         snprintf(in[i], sizeof in[i], "polled %d.%d", round, i);
                         if (corral_spawn_fn(p, fn_take_lock, in[i], strlen(in[i]), &jobs[i], &d) < 0)
                                 jobs[i] = NULL;
@@ -232,7 +235,7 @@ int main(int argc, char **argv) {
         {
                 corral_job *job = NULL;
                 corral_diag d;
-                corral_policy *p = policy("fork", "500ms");
+                corral_policy *p = policy("fork", 0.5);
                 r = corral_run_fn(p, fn_take_lock, "control", 7, &job, &d);
                 corral_policy_free(p);
                 const corral_result *res = r >= 0 ? corral_job_result(job) : NULL;

@@ -610,6 +610,18 @@ static void t_free_running(void) {
                 }
         }
         expect(pid > 0, "the function never wrote its pid");
+        if (pid > 0) {
+                /* named after the program, not after the forkserver it was forked from */
+                char proc[64], comm[32] = "";
+                snprintf(proc, sizeof proc, "/proc/%d/comm", pid);
+                FILE *f = fopen(proc, "re");
+                if (f) {
+                        if (!fgets(comm, sizeof comm, f))
+                                comm[0] = '\0';
+                        fclose(f);
+                }
+                expect(strcmp(comm, "test-fn\n") == 0, "the function's process is called '%s'", comm);
+        }
         corral_job_free(job);
         /* A fork child is reaped by the job; a forkserver's by the server, right after. */
         bool gone = false;
