@@ -49,6 +49,8 @@
 #define FN_CRASH_REPORT_MAX (16 * 1024)
 /* Reads per wake-up of the output pipe: bounded work per dispatch. */
 #define FN_READS_PER_DISPATCH 16
+/* Reads once the tree is gone: more than a pipe can hold (64 KiB by default, 1 MiB max). */
+#define FN_READS_AT_FINISH 64
 
 /* ---- in the child ---- */
 
@@ -321,10 +323,11 @@ static bool ended_by_itself(const corral_result *res) {
 static void fn_finish(void *userdata, corral_result *res) {
         fn_run *run = userdata;
 
-        /* The tree is gone: read to EOF, but never wait for a pipe an escaped process holds. */
-        while (run->out_fd >= 0 && read_output(run) > 0)
+        /* The tree is gone: take what its pipes still hold. Bounded (and never waiting):
+         * an escaped process may hold a pipe and keep writing. */
+        for (int i = 0; i < FN_READS_AT_FINISH && run->out_fd >= 0 && read_output(run) > 0; i++)
                 ;
-        while (run->crash_fd >= 0 && read_crash(run) > 0)
+        for (int i = 0; i < FN_READS_AT_FINISH && run->crash_fd >= 0 && read_crash(run) > 0; i++)
                 ;
         if (run->out_fd >= 0)
                 stop_reading(run, &run->out_fd);

@@ -106,16 +106,17 @@ static pid_t fs_owner; /* the process that started it: a fork of ours has no ser
 
 static _noreturn_ void server_main(int sock);
 
+/* Without fs_lock: the monitor asks, and must not wait for a request being sent.
+ * fs_pid and fs_owner are written under the lock, atomically, pid last and first. */
 pid_t forkserver_pid(void) {
-        pthread_mutex_lock(&fs_lock);
-        pid_t pid = fs_sock >= 0 && fs_owner == getpid() ? fs_pid : 0;
-        pthread_mutex_unlock(&fs_lock);
-        return pid;
+        pid_t pid = __atomic_load_n(&fs_pid, __ATOMIC_ACQUIRE);
+        return pid > 0 && __atomic_load_n(&fs_owner, __ATOMIC_RELAXED) == getpid() ? pid : 0;
 }
 
 static void forget_locked(void) {
+        __atomic_store_n(&fs_pid, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&fs_owner, 0, __ATOMIC_RELAXED);
         fs_sock = fs_pidfd = -EBADF;
-        fs_pid = fs_owner = 0;
 }
 
 _public_ int corral_forkserver_start(void) {
@@ -175,8 +176,8 @@ _public_ int corral_forkserver_start(void) {
                 return r;
         }
         fs_sock = sv[0];
-        fs_pid = pid;
-        fs_owner = getpid();
+        __atomic_store_n(&fs_owner, getpid(), __ATOMIC_RELAXED);
+        __atomic_store_n(&fs_pid, pid, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&fs_lock);
         return 0;
 }
