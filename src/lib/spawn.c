@@ -274,7 +274,8 @@ static int exit_status_from_pidfd(int pidfd, siginfo_t *ret_info) {
         if (!(pi.mask & SPAWN_PIDFD_INFO_EXIT))
                 return -ECHILD;
         memset(ret_info, 0, sizeof *ret_info);
-        ret_info->si_pid = (pid_t) pi.pid;
+        /* Callers read si_pid == 0 as "not exited yet"; a reaped pid may read back as 0. */
+        ret_info->si_pid = pi.pid ? (pid_t) pi.pid : -1;
         ret_info->si_signo = SIGCHLD;
         if (WIFEXITED(pi.exit_code)) {
                 ret_info->si_code = CLD_EXITED;
