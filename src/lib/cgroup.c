@@ -297,6 +297,39 @@ int cg_base_find(bool want_controllers, cg_base **ret, char why[static CG_WHY_MA
         return 0;
 }
 
+void cg_base_sweep(cg_base *b) {
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        static char *swept;
+
+        pthread_mutex_lock(&lock);
+        if (swept && strcmp(swept, b->path) == 0) {
+                pthread_mutex_unlock(&lock);
+                return;
+        }
+        free(swept);
+        swept = strdup(b->path);
+        pthread_mutex_unlock(&lock);
+
+        int fd = openat(b->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                safe_close(fd);
+                return;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                char *end;
+                if (strncmp(de->d_name, "run-", 4) != 0)
+                        continue;
+                long pid = strtol(de->d_name + 4, &end, 10);
+                if (pid <= 0 || *end != '.' || pid == getpid())
+                        continue;
+                if (kill((pid_t) pid, 0) == 0 || errno != ESRCH)
+                        continue; /* its corral lives (or is not ours to judge) */
+                (void) unlinkat(b->dirfd, de->d_name, AT_REMOVEDIR); /* EBUSY: still populated */
+        }
+        closedir(d);
+}
+
 /* ---- libcgroup adapter: its ECG* codes end here ---- */
 
 static pthread_once_t libcgroup_once = PTHREAD_ONCE_INIT;

@@ -25,6 +25,13 @@ int cg_base_find(bool want_controllers, cg_base **ret, char why[static CG_WHY_MA
 cg_base *cg_base_free(cg_base *b);
 const char *cg_base_path(const cg_base *b); /* absolute filesystem path */
 
+/*
+ * Remove empty run groups left by corral processes that died (SIGKILL, a crash):
+ * run-<pid>.* whose pid is gone. Groups of live processes and non-empty groups are left
+ * alone. Once per process and base.
+ */
+void cg_base_sweep(cg_base *b);
+
 /* Create "run-<pid>.<seq>" below the base; with controllers and limits for the cgroup2 rung. */
 int cg_group_create(cg_base *b, const corral_policy *p, bool with_controllers, cg_group **ret,
                     char why[static CG_WHY_MAX]);

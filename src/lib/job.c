@@ -249,8 +249,41 @@ static _printf_(4, 5) void job_fail(corral_job *j, corral_status status, int err
         j->phase = JOB_DONE;
 }
 
+/* How exec went, once the report pipe says it (EOF: it worked). */
+static void on_exec_report(void *userdata, int fd) {
+        corral_job *j = userdata;
+        int r = spawn_read_report(fd, &j->exec_failure);
+        if (r == -EAGAIN)
+                return;
+        j->exec_failed = r == 1;
+        (void) epoll_ctl(j->epfd, EPOLL_CTL_DEL, fd, NULL);
+        for (size_t i = 0; i < j->n_watches; i++)
+                if (j->watches[i].fd == fd)
+                        j->watches[i] = j->watches[--j->n_watches];
+        j->report_fd = safe_close(j->report_fd);
+}
+
 void job_finish(corral_job *j) {
         corral_result *res = j->result;
+
+        /* The child wrote its report before it exited: it is there to read now. */
+        if (j->report_fd >= 0)
+                on_exec_report(j, j->report_fd);
+        if (j->exec_failed) {
+                char what[200];
+                spawn_failure_describe(&j->exec_failure, what, sizeof what);
+                j->pid = 0;
+                res->status = CORRAL_STATUS_SPAWN_ERROR;
+                res->error_errno = j->exec_failure.err;
+                snprintf(res->error, sizeof res->error, "%s: %s", j->name, what);
+                res->backend = j->backend;
+                res->wall_time_s = usec_to_s(j->exit_usec - j->start_usec);
+                if (j->group)
+                        reap_zombie_orphans(j);
+                release_resources(j);
+                j->phase = JOB_DONE;
+                return;
+        }
         verdict_input in = {
                 .backend = j->backend,
                 .exit_how = j->info.si_code,
@@ -365,7 +398,7 @@ static int job_new(const corral_policy *p, corral_job **ret) {
                 return -ENOMEM;
         }
         j->policy = *p;
-        j->pidfd = j->timerfd = j->done_fd = -EBADF;
+        j->pidfd = j->timerfd = j->done_fd = j->report_fd = -EBADF;
         j->capture[0].fd = j->capture[1].fd = -EBADF;
         j->epfd = epoll_create1(EPOLL_CLOEXEC);
         if (j->epfd < 0) {
@@ -382,8 +415,10 @@ static int job_new(const corral_policy *p, corral_job **ret) {
 static int try_cgroup_rung(corral_job *j, corral_backend rung, char why[static CG_WHY_MAX]) {
         bool controllers = rung == CORRAL_BACKEND_CGROUP2;
         int r = cg_base_find(controllers, &j->base, why);
-        if (r >= 0)
+        if (r >= 0) {
+                cg_base_sweep(j->base);
                 r = cg_group_create(j->base, &j->policy, controllers, &j->group, why);
+        }
         if (r < 0) {
                 j->base = cg_base_free(j->base);
                 return r;
@@ -443,7 +478,10 @@ static int open_captures(corral_job *j, int stdio[3]) {
 
 static int command_start(void *userdata, const spawn_request *req, pid_t *ret_pid, int *ret_pidfd,
                          spawn_failure *ret_failure) {
-        return spawn_start(req, ret_pid, ret_pidfd, ret_failure);
+        corral_job *j = userdata;
+        spawn_request async = *req;
+        async.ret_report_fd = &j->report_fd;
+        return spawn_start(&async, ret_pid, ret_pidfd, ret_failure);
 }
 
 static int command_reap(void *userdata, int pidfd, siginfo_t *ret_info, struct rusage *ret_usage) {
@@ -499,6 +537,13 @@ int job_spawn(const corral_policy *p, char *const argv[], const job_starter *sta
                 return r;
         *ret = j;
         j->starter = starter ? *starter : command_starter;
+        if (!starter)
+                j->starter.userdata = j;
+        j->name = strdup(argv[0]);
+        if (!j->name) {
+                job_fail(j, CORRAL_STATUS_INTERNAL_ERROR, ENOMEM, "out of memory");
+                return 0;
+        }
         {
                 int v = 0;
                 if (prctl(PR_GET_CHILD_SUBREAPER, &v) >= 0)
@@ -562,6 +607,13 @@ int job_spawn(const corral_policy *p, char *const argv[], const job_starter *sta
                 return 0;
         }
 
+        if (j->report_fd >= 0) {
+                r = job_add_watch(j, j->report_fd, on_exec_report, j);
+                if (r < 0) {
+                        job_fail(j, CORRAL_STATUS_INTERNAL_ERROR, -r, "cannot watch the run: %s", strerror(-r));
+                        return 0;
+                }
+        }
         r = monitor_start(j);
         if (r < 0) {
                 job_fail(j, CORRAL_STATUS_INTERNAL_ERROR, -r, "cannot watch the run: %s", strerror(-r));
@@ -623,6 +675,8 @@ _public_ corral_job *corral_job_free(corral_job *job) {
         if (job->starter.release)
                 job->starter.release(job->starter.userdata);
         safe_close(job->done_fd);
+        safe_close(job->report_fd);
+        free(job->name);
         safe_close(job->epfd);
         result_free(job->result);
         free(job);

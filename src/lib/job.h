@@ -89,6 +89,11 @@ struct corral_job {
         bool oom_kill_before_action;
         bool killed;             /* SIGKILL already sent to everything */
 
+        int report_fd;           /* the command's exec report, until it says how exec went */
+        bool exec_failed;
+        spawn_failure exec_failure;
+        char *name;              /* argv[0], for messages */
+
         siginfo_t info;          /* how the main process ended */
         bool status_lost;        /* another reaper in this process took it (see spawn_wait_pidfd) */
         struct rusage rusage;

@@ -235,6 +235,15 @@ int spawn_start(const spawn_request *req, pid_t *ret_pid, int *ret_pidfd, spawn_
                 }
         }
 
+        if (req->ret_report_fd) {
+                /* The caller watches the pipe: concurrent spawns do not wait for each exec. */
+                (void) fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+                *req->ret_report_fd = pipefd[0];
+                *ret_pid = (pid_t) pid;
+                *ret_pidfd = pidfd;
+                return 1;
+        }
+
         spawn_failure f;
         ssize_t n;
         do
@@ -251,6 +260,21 @@ int spawn_start(const spawn_request *req, pid_t *ret_pid, int *ret_pidfd, spawn_
         *ret_pid = (pid_t) pid;
         *ret_pidfd = pidfd;
         return 1;
+}
+
+int spawn_read_report(int fd, spawn_failure *ret_failure) {
+        spawn_failure f;
+        ssize_t n;
+        do
+                n = read(fd, &f, sizeof f);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return errno == EAGAIN ? -EAGAIN : negative_errno();
+        if (n == (ssize_t) sizeof f) {
+                *ret_failure = f;
+                return 1;
+        }
+        return 0; /* EOF, or a torn report from a child that died mid-write */
 }
 
 /* PIDFD_GET_INFO's struct as of Linux 6.15 (PIDFD_INFO_EXIT), first 64 bytes */

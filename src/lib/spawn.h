@@ -41,6 +41,9 @@ typedef struct spawn_request {
         /* Function mode: the child runs fn(arg) after its set-up and _exits with its value. */
         int (*fn)(void *arg);
         void *fn_arg;
+        /* Do not wait for exec: hand back the report pipe (non-blocking) instead. EOF on it
+         * means exec succeeded; a spawn_failure means it did not (the child then exits 127). */
+        int *ret_report_fd;
 } spawn_request;
 
 /*
@@ -52,9 +55,14 @@ int spawn_resolve(const char *name, char **ret_path);
 /*
  * Start the child. Returns 1 with pid and pidfd when it got as far as exec (or its
  * function), 0 when its set-up failed (*ret_failure says where; the child is reaped),
- * -errno when the parent could not start it.
+ * -errno when the parent could not start it. With req->ret_report_fd it returns 1 right
+ * after clone and the caller reads the report later (spawn_read_report).
  */
 int spawn_start(const spawn_request *req, pid_t *ret_pid, int *ret_pidfd, spawn_failure *ret_failure);
+
+/* Read the report pipe: 1 and *ret_failure if set-up or exec failed, 0 on EOF (exec
+ * succeeded), -EAGAIN if nothing yet. */
+int spawn_read_report(int fd, spawn_failure *ret_failure);
 
 /* A one-line description of a child failure: "exec: Permission denied". */
 void spawn_failure_describe(const spawn_failure *f, char *buf, size_t size);
