@@ -105,10 +105,13 @@ double self_cpu_s(void);
 /* fork + exec path + wait: the floor. stdout and stderr go to out_fd unless it is -1.
  * Returns the wait status, or -errno. */
 int bare_run(const char *path, char *const argv[], int out_fd);
-/* fork + exec path, with its own session, and a pidfd; -errno on failure. */
+/* fork + exec path in its own process group, and a pidfd; -errno on failure. */
 int bare_start(const char *path, char *const argv[], pid_t *ret_pid, int *ret_pidfd);
 /* A policy for one rung with KEY=VALUE assignments, NULL-terminated; exits on bad input. */
 corral_policy *bench_policy(corral_backend backend, ...);
+/* SIGKILL and reap every child of this process; returns how many there were. After a
+ * corral run there must be none: as the subreaper, this process inherits what escaped. */
+int reap_leftovers(void);
 /* Find an executable in $PATH; NULL if there is none. */
 char *bench_which(const char *name);
 void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

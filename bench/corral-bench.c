@@ -112,10 +112,12 @@ int bare_start(const char *path, char *const argv[], pid_t *ret_pid, int *ret_pi
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                (void)setsid();
+                (void)setpgid(0, 0);
                 execve(path, argv, environ);
                 _exit(127);
         }
+        /* Both sides set the group, so that a kill(-pid) can never come before it. */
+        (void)setpgid(pid, pid);
         int fd = (int)syscall(SYS_pidfd_open, pid, 0);
         if (fd < 0) {
                 int r = -errno;
@@ -146,6 +148,40 @@ corral_policy *bench_policy(corral_backend backend, ...) {
                 }
         va_end(ap);
         return p;
+}
+
+int reap_leftovers(void) {
+        char buf[4096];
+        int n = 0;
+        /* single-threaded: the main thread's children are all of them */
+        FILE *f = fopen("/proc/thread-self/children", "re");
+        if (!f)
+                return -1;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        for (char *p = buf, *end;; p = end) {
+                long v = strtol(p, &end, 10);
+                if (end == p)
+                        break;
+                if (v <= 0)
+                        continue;
+                /* Say what it was: this is a bug in corral, worth a report. */
+                char path[64], stat[256] = "?";
+                snprintf(path, sizeof path, "/proc/%ld/stat", v);
+                FILE *sf = fopen(path, "re");
+                if (sf) {
+                        if (!fgets(stat, sizeof stat, sf))
+                                snprintf(stat, sizeof stat, "?");
+                        fclose(sf);
+                }
+                stat[strcspn(stat, "\n")] = '\0';
+                progress("left behind by a run: %s", stat);
+                (void)kill((pid_t)v, SIGKILL);
+                (void)waitpid((pid_t)v, NULL, __WALL);
+                n++;
+        }
+        return n;
 }
 
 char *bench_which(const char *name) {

@@ -10,7 +10,7 @@
  *
  * TimeoutStopSec=0 measures the kill path; one row keeps the default grace, where a
  * sleeping program dies of the SIGTERM. The baseline is a bare supervisor in this
- * process: fork + setsid + execve, a timerfd at (fork + RuntimeMaxSec) and the pidfd
+ * process: fork + setpgid + execve, a timerfd at (fork + RuntimeMaxSec) and the pidfd
  * in one epoll set, kill(-pgid, SIGKILL), then waitpid until every member is reaped
  * (this process is their subreaper).
  */
@@ -75,7 +75,8 @@ static int bare_kill(const bench *b, char *const argv[], double deadline_s, doub
 /* tasks: how many processes the workload has at its deadline; where corral counts them
  * (pids.peak, cgroup2) a run that had not reached them is not a valid sample. */
 static int corral_kill(const corral_policy *p, char *const argv[], unsigned tasks,
-                       double deadline_s, double *ret_latency, double *ret_sigkill) {
+                       double deadline_s, double *ret_latency, double *ret_sigkill,
+                       int *ret_leaks) {
         corral_job *job;
         corral_diag diag = {};
         double t_call = now_s();
@@ -97,6 +98,12 @@ static int corral_kill(const corral_policy *p, char *const argv[], unsigned task
                         *ret_sigkill = res->evidence.signals_sent[i].at_s - deadline_s;
                 }
         corral_job_free(job);
+        /* SPEC: nothing the run started outlives it. This process is the subreaper of
+         * whatever escaped, so anything left is one of its children now. */
+        if (reap_leftovers() != 0) {
+                *ret_leaks += 1;
+                bad = 1;
+        }
         return bad;
 }
 
@@ -115,7 +122,8 @@ void fig_kill(const bench *b) {
         };
         enum { NW = sizeof w / sizeof *w };
         samples bare[NW] = {}, lat[NW][_CORRAL_BACKEND_MAX] = {}, sig[NW][_CORRAL_BACKEND_MAX] = {};
-        int bare_bad[NW] = {}, bad[NW][_CORRAL_BACKEND_MAX] = {};
+        int bare_bad[NW] = {}, bad[NW][_CORRAL_BACKEND_MAX] = {},
+            leaks[NW][_CORRAL_BACKEND_MAX] = {};
         corral_policy *pol[2][_CORRAL_BACKEND_MAX];
         char rt[64];
 
@@ -137,7 +145,7 @@ void fig_kill(const bench *b) {
                         }
                         for (size_t i = 0; i < b->n_backends; i++) {
                                 x = corral_kill(pol[w[k].grace][i], w[k].argv, w[k].tasks, dl, &l,
-                                                &s);
+                                                &s, &leaks[k][i]);
                                 if (round >= 0) {
                                         samples_add(&lat[k][i], l);
                                         if (!x)
@@ -174,12 +182,17 @@ void fig_kill(const bench *b) {
                         };
                         snprintf(r.measure, sizeof r.measure, "%s: deadline -> verdict ready%s",
                                  w[k].name, w[k].grace ? "" : ", TimeoutStopSec=0");
-                        snprintf(r.note, sizeof r.note,
-                                 "RuntimeMaxSec=%.0f ms; corral's clock: deadline -> %s sent "
-                                 "%.0f µs (median), %.0f µs (p99)",
-                                 dl * 1e3, w[k].grace ? "SIGTERM" : "SIGKILL",
-                                 samples_median(&sig[k][i]) * 1e6,
-                                 samples_pct(&sig[k][i], 99) * 1e6);
+                        int n = snprintf(r.note, sizeof r.note,
+                                         "RuntimeMaxSec=%.0f ms; corral's clock: deadline -> %s "
+                                         "sent %.0f µs (median), %.0f µs (p99)",
+                                         dl * 1e3, w[k].grace ? "SIGTERM" : "SIGKILL",
+                                         samples_median(&sig[k][i]) * 1e6,
+                                         samples_pct(&sig[k][i], 99) * 1e6);
+                        if (leaks[k][i] && n > 0 && (size_t)n < sizeof r.note)
+                                snprintf(r.note + n, sizeof r.note - (size_t)n,
+                                         "; %d run(s) left processes behind after "
+                                         "corral_job_free (SPEC: nothing outlives the run)",
+                                         leaks[k][i]);
                         row_emit(b, &r);
                         samples_done(&lat[k][i]);
                         samples_done(&sig[k][i]);
