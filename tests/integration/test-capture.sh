@@ -6,7 +6,7 @@
 # "" when the command was silent; absent (and the output passes through) without
 # --capture; the JSON stays valid for bytes that are not UTF-8.
 
-. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 plan 5
 
