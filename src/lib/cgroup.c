@@ -276,16 +276,28 @@ static int check_controllers(cg_base *b, const char *own_abs, char why[static CG
         return 0;
 }
 
-int cg_base_find(bool want_controllers, cg_base **ret, char why[static CG_WHY_MAX]) {
+/* A new base, located; own_abs receives this process's own cgroup directory. */
+static int base_new(cg_base **ret, char own_abs[static 4096], char why[static CG_WHY_MAX]) {
         _cleanup_(cg_base_freep) cg_base *b = calloc(1, sizeof *b);
-        char own_abs[4096];
         int r;
 
         why[0] = '\0';
         if (!b)
                 return -ENOMEM;
         b->dirfd = -EBADF;
-        r = base_locate(b, own_abs, sizeof own_abs, why);
+        r = base_locate(b, own_abs, 4096, why);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+int cg_base_find(bool want_controllers, cg_base **ret, char why[static CG_WHY_MAX]) {
+        _cleanup_(cg_base_freep) cg_base *b = NULL;
+        char own_abs[4096];
+        int r;
+
+        r = base_new(&b, own_abs, why);
         if (r < 0)
                 return r;
         if (want_controllers) {
@@ -687,16 +699,12 @@ int cg_group_stats(cg_group *g, cg_stats *ret) {
 }
 
 int cg_claim_own(char why[static CG_WHY_MAX]) {
-        _cleanup_(cg_base_freep) cg_base *b = calloc(1, sizeof *b);
+        _cleanup_(cg_base_freep) cg_base *b = NULL;
         _cleanup_close_ int own_fd = -EBADF, sup_fd = -EBADF;
         char own_abs[4096], procs[256];
         int r;
 
-        why[0] = '\0';
-        if (!b)
-                return -ENOMEM;
-        b->dirfd = -EBADF;
-        r = base_locate(b, own_abs, sizeof own_abs, why);
+        r = base_new(&b, own_abs, why);
         if (r < 0)
                 return r;
         if (strcmp(own_abs, b->path) != 0)

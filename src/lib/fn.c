@@ -448,20 +448,5 @@ _public_ int corral_run_fn(const corral_policy *p, corral_fn fn, const void *in,
         int r = corral_spawn_fn(p, fn, in, in_len, &job, diag);
         if (r < 0)
                 return r;
-        for (;;) {
-                r = corral_job_dispatch(job);
-                if (r != 0)
-                        break;
-                if (poll(&(struct pollfd){ .fd = corral_job_fd(job), .events = POLLIN }, 1, -1) < 0 &&
-                    errno != EINTR) {
-                        r = negative_errno();
-                        break;
-                }
-        }
-        if (r < 0) {
-                corral_job_free(job);
-                return r;
-        }
-        *ret = job;
-        return 0;
+        return job_wait(job, ret);
 }

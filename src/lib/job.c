@@ -683,11 +683,8 @@ _public_ corral_job *corral_job_free(corral_job *job) {
         return NULL;
 }
 
-_public_ int corral_run(const corral_policy *p, char *const argv[], corral_job **ret, corral_diag *diag) {
-        corral_job *job;
-        int r = corral_spawn(p, argv, &job, diag);
-        if (r < 0)
-                return r;
+int job_wait(corral_job *job, corral_job **ret) {
+        int r;
         for (;;) {
                 r = corral_job_dispatch(job);
                 if (r != 0)
@@ -703,6 +700,14 @@ _public_ int corral_run(const corral_policy *p, char *const argv[], corral_job *
         }
         *ret = job;
         return 0;
+}
+
+_public_ int corral_run(const corral_policy *p, char *const argv[], corral_job **ret, corral_diag *diag) {
+        corral_job *job;
+        int r = corral_spawn(p, argv, &job, diag);
+        if (r < 0)
+                return r;
+        return job_wait(job, ret);
 }
 
 _public_ int corral_become_subreaper(void) {

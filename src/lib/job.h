@@ -125,6 +125,8 @@ void monitor_kill_everything(corral_job *j);
  * starter is NULL, i.e. for commands). */
 int job_spawn(const corral_policy *p, char *const argv[], const job_starter *starter, corral_job **ret,
               corral_diag *diag);
+/* Drive a job to its end (blocking); on failure the job is freed. */
+int job_wait(corral_job *job, corral_job **ret);
 /* Watch fd (owned by the caller) until the run ends; on_ready runs inside dispatch. */
 int job_add_watch(corral_job *j, int fd, void (*on_ready)(void *userdata, int fd), void *userdata);
 /* Stop watching fd, e.g. at EOF (a pipe whose writers are gone stays readable). Safe
