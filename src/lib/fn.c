@@ -28,7 +28,6 @@
  * a truncated one: see finish().
  */
 #include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdio_ext.h>
