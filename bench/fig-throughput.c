@@ -18,7 +18,7 @@
 static const int concurrency[] = {1, 2, 8, 32};
 
 /* One round through libcorral; returns the runs that did not end ok. *ret_spawn_s: the
- * time spent inside corral_spawn, which returns only once the child has exec'd. */
+ * time spent inside corral_spawn (where spawns cannot overlap). */
 static int round_corral(const corral_policy *p, char *const argv[], int jobs, int conc,
                         double *ret_s, double *ret_spawn_s) {
         int ep = epoll_create1(EPOLL_CLOEXEC), started = 0, done = 0, in_flight = 0, bad = 0;
@@ -154,8 +154,7 @@ void fig_throughput(const bench *b) {
                         snprintf(r.measure, sizeof r.measure,
                                  "corral_spawn + epoll + dispatch, %d in flight", conc);
                         snprintf(r.note, sizeof r.note,
-                                 "%.0f%% of the time inside corral_spawn "
-                                 "(it returns after the child's execve)",
+                                 "%.0f%% of the round spent inside corral_spawn",
                                  100 * busy[i] / total[i]);
                         row_emit(b, &r);
                         samples_done(&s[i]);
