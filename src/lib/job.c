@@ -139,10 +139,14 @@ static bool is_zombie(int pid, bool *ret_ours) {
 
 void job_reap_orphans(corral_job *j) {
         /* SIGKILL every member until none is left alive, reaping the ones that are ours.
-         * Bounded: a member stuck in the kernel (D state) does not hang the supervisor. */
-        for (int round = 0; round < 200; round++) {
+         * A scan is not atomic: a member re-parented to us between reading our children
+         * and its former parent's is in neither list. So only two clean scans in a row
+         * (nothing alive, nothing reaped) end it. Bounded: a member stuck in the kernel
+         * (D state) does not hang the supervisor. */
+        int clean = 0;
+        for (int round = 0; round < 200 && clean < 2; round++) {
                 pid_list l = {};
-                size_t alive = 0;
+                size_t alive = 0, reaped = 0;
                 if (job_tree(j, &l, job_tree_kill_flags(j)) < 0) {
                         pid_list_done(&l);
                         return;
@@ -159,16 +163,18 @@ void job_reap_orphans(corral_job *j) {
                                 alive++;
                         } else if (ours) {
                                 struct rusage ru;
-                                if (wait4(pid, NULL, __WALL | WNOHANG, &ru) > 0)
+                                if (wait4(pid, NULL, __WALL | WNOHANG, &ru) > 0) {
+                                        reaped++;
                                         j->orphan_cpu_usec +=
                                                 (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * USEC_PER_SEC +
                                                 (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+                                }
                         }
                 }
                 pid_list_done(&l);
-                if (alive == 0)
-                        return;
-                usleep(1000);
+                clean = alive == 0 && reaped == 0 ? clean + 1 : 0;
+                if (alive > 0)
+                        usleep(1000);
         }
 }
 
@@ -372,8 +378,7 @@ void job_finish(corral_job *j) {
                                 : "memory from rusage and /proc samples, CPU time from rusage: no cgroup";
         }
 
-        if (j->group)
-                reap_zombie_orphans(j);
+        reap_zombie_orphans(j);
         if (j->starter.finish)
                 j->starter.finish(j->starter.userdata, res);
         for (int i = 0; i < 2; i++) {
