@@ -43,6 +43,7 @@ struct cg_group {
         int dirfd;
         int events_fd;
         int memory_events_fd;
+        int procs_fd;
         bool with_controllers;
 };
 
@@ -457,6 +458,7 @@ static void group_close(cg_group *g) {
         g->dirfd = safe_close(g->dirfd);
         g->events_fd = safe_close(g->events_fd);
         g->memory_events_fd = safe_close(g->memory_events_fd);
+        g->procs_fd = safe_close(g->procs_fd);
 }
 
 static cg_group *group_free(cg_group *g) {
@@ -481,7 +483,7 @@ int cg_group_create(cg_base *b, const corral_policy *p, bool with_controllers, c
         if (!g)
                 return -ENOMEM;
         g->base = b;
-        g->dirfd = g->events_fd = g->memory_events_fd = -EBADF;
+        g->dirfd = g->events_fd = g->memory_events_fd = g->procs_fd = -EBADF;
         g->with_controllers = with_controllers;
 
         /* A stale group of a dead process with our pid is skipped, never reused. */
@@ -585,7 +587,6 @@ int cg_group_populated(cg_group *g) {
 int cg_group_pids(cg_group *g, int **ret, size_t *ret_n) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 4096, len = 0;
-        int r;
 
         /* cgroup.procs can be long: grow until it fits. */
         for (;;) {
@@ -593,9 +594,17 @@ int cg_group_pids(cg_group *g, int **ret, size_t *ret_n) {
                 buf = malloc(size);
                 if (!buf)
                         return -ENOMEM;
-                r = read_file_at(g->dirfd, "cgroup.procs", buf, size, &len);
-                if (r < 0)
-                        return r;
+                /* Kept open: the fallback's memory watch reads it every few ms. */
+                if (g->procs_fd < 0) {
+                        g->procs_fd = openat(g->dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+                        if (g->procs_fd < 0)
+                                return negative_errno();
+                }
+                ssize_t n = pread(g->procs_fd, buf, size - 1, 0);
+                if (n < 0)
+                        return negative_errno();
+                len = (size_t) n;
+                buf[len] = '\0';
                 if (len < size - 1)
                         break;
                 size *= 4;

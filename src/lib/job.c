@@ -221,6 +221,7 @@ static void release_resources(corral_job *j) {
         j->n_watches = 0;
         j->pidfd = safe_close(j->pidfd);
         j->timerfd = safe_close(j->timerfd);
+        rl_rss_cache_clear(&j->rss_cache);
         for (int i = 0; i < 2; i++)
                 j->capture[i].fd = safe_close(j->capture[i].fd);
         live_remove(j);

@@ -99,6 +99,7 @@ struct corral_job {
         struct rusage rusage;
         uint64_t exit_usec;
         uint64_t rss_peak;       /* fallback: sampled tree RSS */
+        rl_rss_cache rss_cache;
         uint64_t tasks_peak;
         uint64_t orphan_cpu_usec; /* CPU of escaped descendants we reaped */
         bool subreaper;

@@ -230,6 +230,66 @@ int rl_add_own_children(pid_list *l, const pid_list *skip) {
         return r < 0 ? r : 0;
 }
 
+void rl_rss_cache_clear(rl_rss_cache *c) {
+        for (size_t i = 0; i < c->n; i++)
+                safe_close(c->e[i].fd);
+        c->n = 0;
+}
+
+static int statm_resident_pages(int fd, unsigned long long *ret) {
+        char buf[256];
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        unsigned long long size;
+        if (n <= 0)
+                return -ESRCH;
+        buf[n] = '\0';
+        return sscanf(buf, "%llu %llu", &size, ret) == 2 ? 0 : -EIO;
+}
+
+int rl_sample_rss_cached(rl_rss_cache *c, const pid_list *l, uint64_t *ret_rss) {
+        static long page;
+        uint64_t rss = 0;
+
+        if (!page)
+                page = sysconf(_SC_PAGESIZE);
+        /* Drop entries of processes that left the tree. */
+        for (size_t i = 0; i < c->n;)
+                if (!pid_list_has(l, c->e[i].pid)) {
+                        safe_close(c->e[i].fd);
+                        c->e[i] = c->e[--c->n];
+                } else
+                        i++;
+        for (size_t i = 0; i < l->n; i++) {
+                int pid = l->pids[i], fd = -1;
+                unsigned long long resident;
+                size_t k;
+                for (k = 0; k < c->n; k++)
+                        if (c->e[k].pid == pid)
+                                break;
+                if (k < c->n && statm_resident_pages(c->e[k].fd, &resident) >= 0) {
+                        rss += resident * (uint64_t) page;
+                        continue;
+                }
+                if (k < c->n) { /* stale: the pid is a new process now, or gone */
+                        safe_close(c->e[k].fd);
+                        c->e[k] = c->e[--c->n];
+                }
+                char path[32];
+                snprintf(path, sizeof path, "/proc/%d/statm", pid);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        continue; /* gone */
+                if (statm_resident_pages(fd, &resident) >= 0)
+                        rss += resident * (uint64_t) page;
+                if (c->n < ELEMENTSOF(c->e))
+                        c->e[c->n++] = (__typeof__(c->e[0])){ pid, fd };
+                else
+                        safe_close(fd);
+        }
+        *ret_rss = rss;
+        return 0;
+}
+
 int rl_sample(const pid_list *l, uint64_t *ret_rss, uint64_t *ret_cpu_usec) {
         static long page, ticks;
         uint64_t rss = 0, cpu_ticks = 0;

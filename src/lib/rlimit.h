@@ -45,5 +45,16 @@ int rl_add_session(pid_list *l, int sid);
 /* This process's children (all threads'), except those in skip. */
 int rl_add_own_children(pid_list *l, const pid_list *skip);
 
+/* statm fds kept open between the fallback's memory samples (open+close cost more than
+ * the read). A cached fd of a dead process fails to read and is replaced. */
+typedef struct rl_rss_cache {
+        struct {
+                int pid, fd;
+        } e[8];
+        size_t n;
+} rl_rss_cache;
+int rl_sample_rss_cached(rl_rss_cache *c, const pid_list *l, uint64_t *ret_rss);
+void rl_rss_cache_clear(rl_rss_cache *c);
+
 /* Sum resident memory (bytes) and CPU time (usec, with reaped children) over pids. */
 int rl_sample(const pid_list *l, uint64_t *ret_rss, uint64_t *ret_cpu_usec);
