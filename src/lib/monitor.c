@@ -79,7 +79,7 @@ static int tree_cpu_usec(corral_job *j, uint64_t *ret) {
         uint64_t cpu = 0;
         int r = job_tree(j, &l, TREE_ORPHANS);
         if (r >= 0)
-                r = rl_sample(&l, NULL, &cpu);
+                r = rl_cpu_usec(&l, &cpu);
         pid_list_done(&l);
         if (r < 0)
                 return r;

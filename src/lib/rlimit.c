@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #include "fileio.h"
 #include "macro.h"
@@ -290,31 +291,27 @@ int rl_sample_rss_cached(rl_rss_cache *c, const pid_list *l, uint64_t *ret_rss) 
         return 0;
 }
 
-int rl_sample(const pid_list *l, uint64_t *ret_rss, uint64_t *ret_cpu_usec) {
-        static long page, ticks;
-        uint64_t rss = 0, cpu_ticks = 0;
+int rl_cpu_usec(const pid_list *l, uint64_t *ret_usec) {
+        static long ticks;
+        uint64_t usec = 0, child_ticks = 0;
 
-        if (!page) {
-                page = sysconf(_SC_PAGESIZE);
+        if (!ticks)
                 ticks = sysconf(_SC_CLK_TCK);
-        }
         for (size_t i = 0; i < l->n; i++) {
-                char path[32], buf[256];
-                unsigned long long size, resident;
-                snprintf(path, sizeof path, "/proc/%d/statm", l->pids[i]);
-                if (ret_rss && read_file_at(AT_FDCWD, path, buf, sizeof buf, NULL) >= 0 &&
-                    sscanf(buf, "%llu %llu", &size, &resident) == 2)
-                        rss += resident * (uint64_t) page;
-                if (ret_cpu_usec) {
-                        /* state ... utime(14) stime(15) cutime(16) cstime(17): indexes 11..14 */
-                        unsigned long long f[15];
-                        if (read_stat_fields(l->pids[i], f, 15) >= 0)
-                                cpu_ticks += f[11] + f[12] + f[13] + f[14];
-                }
+                /* state ... utime(14) stime(15) cutime(16) cstime(17): indexes 11..14 */
+                unsigned long long f[15];
+                struct timespec ts;
+                clockid_t clock;
+                if (read_stat_fields(l->pids[i], f, 15) < 0)
+                        continue; /* gone */
+                /* Reaped children are in whole ticks; the live process to the nanosecond
+                 * from its CPU clock, since /proc counts in 10 ms ticks. */
+                child_ticks += f[13] + f[14];
+                if (clock_getcpuclockid(l->pids[i], &clock) == 0 && clock_gettime(clock, &ts) == 0)
+                        usec += (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+                else
+                        child_ticks += f[11] + f[12];
         }
-        if (ret_rss)
-                *ret_rss = rss;
-        if (ret_cpu_usec)
-                *ret_cpu_usec = cpu_ticks * USEC_PER_SEC / (uint64_t) ticks;
+        *ret_usec = usec + child_ticks * USEC_PER_SEC / (uint64_t) ticks;
         return 0;
 }

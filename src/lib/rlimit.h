@@ -56,5 +56,5 @@ typedef struct rl_rss_cache {
 int rl_sample_rss_cached(rl_rss_cache *c, const pid_list *l, uint64_t *ret_rss);
 void rl_rss_cache_clear(rl_rss_cache *c);
 
-/* Sum resident memory (bytes) and CPU time (usec, with reaped children) over pids. */
-int rl_sample(const pid_list *l, uint64_t *ret_rss, uint64_t *ret_cpu_usec);
+/* CPU time (usec) of the pids and of the children they reaped. */
+int rl_cpu_usec(const pid_list *l, uint64_t *ret_usec);
