@@ -6,7 +6,9 @@
  */
 #pragma once
 
+#include <signal.h>
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "rlimit.h"
