@@ -4,6 +4,7 @@
  * the policy names explicitly must work or the run fails with the rung's reason.
  */
 #include <stdio.h>
+#include <sys/prctl.h>
 
 #include "backend.h"
 #include "job.h"
@@ -19,7 +20,12 @@ static const backend_ops *const ladder[] = {
 int backend_choose(corral_job *j, const backend_ops **ret, corral_enforcement *ret_enforcement,
                    char why[static CG_WHY_MAX]) {
         corral_backend want = j->policy.backend;
-        int r;
+        int v = 0, r;
+
+        /* Every rung reaps the run's dead orphans when we are the subreaper; the rlimit
+         * rung also finds escaped members among our children. */
+        if (prctl(PR_GET_CHILD_SUBREAPER, &v) >= 0)
+                j->be.subreaper = v != 0;
 
         for (size_t i = 0; i < ELEMENTSOF(ladder); i++) {
                 const backend_ops *ops = ladder[i];

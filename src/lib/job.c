@@ -244,12 +244,6 @@ int job_spawn(const corral_policy *p, char *const argv[], const job_starter *sta
                 job_fail(j, CORRAL_STATUS_INTERNAL_ERROR, ENOMEM, "out of memory");
                 return 0;
         }
-        {
-                int v = 0;
-                if (prctl(PR_GET_CHILD_SUBREAPER, &v) >= 0)
-                        j->be.subreaper = v != 0;
-        }
-
         char why[CG_WHY_MAX];
         r = backend_choose(j, &j->ops, &j->result->enforcement, why);
         if (r < 0) {
