@@ -55,3 +55,9 @@ struct corral_policy {
 
 /* Total physical memory, for MemoryMax=N%. */
 uint64_t policy_physical_memory(void);
+
+/* Set one property; -ENOENT for an unknown key, -EINVAL with why (PARSE_WHY_MAX) for a bad value. */
+int policy_set_why(corral_policy *p, const char *key, const char *value, char *why);
+/* The keys corral_policy_set() takes, in the order they are documented. */
+size_t policy_key_count(void);
+const char *policy_key_name(size_t i);
