@@ -444,6 +444,12 @@ def _spawn_start(pol, fn, args, kwargs, what):
 
     def decode(job, r):
         blob = None
+        if r.status == "signaled" and not r.crash_report:
+            try:
+                with open(os.path.join(d, "crash"), errors="replace") as f:
+                    r.crash_report = f.read() or None
+            except OSError:
+                pass
         path = os.path.join(d, "out")
         try:
             size = os.stat(path).st_size

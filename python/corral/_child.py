@@ -50,6 +50,23 @@ def stdin_devnull():
         pass
 
 
+def rebind_std():
+    """Every fd but 0-2 is closed in the child: a sys.stdout/sys.stderr the caller had
+    pointed elsewhere (pytest's capture, a log file) would fail with EBADF. Give such a
+    stream back its fd 1 or 2, which is what the run captures (capture=True)."""
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        s = getattr(sys, name)
+        try:
+            ok = s is not None and s.fileno() == fd
+        except Exception:
+            ok = False
+        if not ok:
+            try:
+                setattr(sys, name, open(fd, "w", buffering=1, errors="backslashreplace", closefd=False))
+            except OSError:
+                pass
+
+
 def flush():
     for s in (sys.stdout, sys.stderr):
         try:
@@ -114,6 +131,7 @@ def main(payload, pickled):
     """fork and forkserver children (called by _corral.c after PyOS_AfterFork_Child)."""
     reset_signals()
     stdin_devnull()
+    rebind_std()
     code, blob = run_payload(payload, pickled)
     flush()
     from corral import _corral

@@ -19,6 +19,11 @@ def main():
     import _child  # beside this file: sys.path[0] until prepare() replaces sys.path
 
     _child.stdin_devnull()
+    # A crash (SIGSEGV in an extension) leaves the Python traceback for the caller.
+    import faulthandler
+
+    crash = open(os.path.join(d, "crash"), "w")
+    faulthandler.enable(crash)
     with open(os.path.join(d, "in"), "rb") as f:
         prep, payload = pickle.load(f)
     try:
