@@ -8,7 +8,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 16
+plan 17
 
 MIB=1048576
 backstop="$((120 * CR_SLOW))s" # a limit that is not under test never lets a run hang
@@ -167,6 +167,13 @@ begin "spawn_error: a directory as the command"
 mkdir -p "$T_DIR/a-directory"
 cr_run -- "$T_DIR/a-directory"
 expect_exit 126
+expect_json 'status == spawn_error' 'error != null'
+
+# The error quotes the name; a name that is not UTF-8 once cost the whole JSON result
+# (found by tools/fuzz, fuzz-result).
+begin "spawn_error: a command name that is not UTF-8 still gets its JSON result"
+cr_run -- "$T_DIR/no-such-$(printf '\377')"
+expect_exit 127
 expect_json 'status == spawn_error' 'error != null'
 
 finish
