@@ -37,6 +37,8 @@ static void run_usage(FILE *f) {
               "      --result-file PATH   write the JSON result to PATH\n"
               "      --capture            capture the command's stdout/stderr into the result\n"
               "      --backend B          auto (default), cgroup2, cgroup2-core or rlimit\n"
+              "      --connect[=PATH]     run through corrald at PATH (default $CORRAL_SOCKET,\n"
+              "                           else /run/corral/corral.sock)\n"
               "  -h, --help               this text\n"
               "\n"
               "Exit status: the command's own; 128+N if it died of signal N; 124 wall or CPU\n"
@@ -92,7 +94,7 @@ static int wait_job(corral_job *job, int sigfd) {
 }
 
 int verb_run(int argc, char *argv[]) {
-        enum { OPT_CPUS = 256, OPT_GRACE, OPT_JSON, OPT_RESULT_FILE, OPT_BACKEND, OPT_CAPTURE };
+        enum { OPT_CPUS = 256, OPT_GRACE, OPT_JSON, OPT_RESULT_FILE, OPT_BACKEND, OPT_CAPTURE, OPT_CONNECT };
         static const struct option options[] = {
                 { "memory", required_argument, NULL, 'm' },
                 { "time", required_argument, NULL, 't' },
@@ -105,12 +107,14 @@ int verb_run(int argc, char *argv[]) {
                 { "result-file", required_argument, NULL, OPT_RESULT_FILE },
                 { "backend", required_argument, NULL, OPT_BACKEND },
                 { "capture", no_argument, NULL, OPT_CAPTURE },
+                { "connect", optional_argument, NULL, OPT_CONNECT },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         corral_policy *p = NULL;
-        const char *result_file = NULL;
-        bool json = false;
+        const char *result_file = NULL, *connect_path = NULL;
+        bool json = false, connect = false;
+        corral_client *client = NULL;
         int r, c, code = CLI_EXIT_FAILURE;
 
         if (corral_policy_new(&p) < 0) {
@@ -159,6 +163,10 @@ int verb_run(int argc, char *argv[]) {
                 case OPT_CAPTURE:
                         r = cli_policy_set(p, "CaptureOutput", "yes");
                         break;
+                case OPT_CONNECT:
+                        connect = true;
+                        connect_path = optarg;
+                        break;
                 case 'h':
                         run_usage(stdout);
                         corral_policy_free(p);
@@ -180,10 +188,20 @@ int verb_run(int argc, char *argv[]) {
                 goto out;
         }
 
-        /* The CLI is a single-purpose supervisor: orphans of the run come to it, and when it
-         * is alone in a delegated cgroup it moves aside so the cgroup can hold run groups. */
-        (void) corral_become_subreaper();
-        (void) corral_claim_cgroup(NULL);
+        if (connect) {
+                corral_diag cdiag = {};
+                r = corral_client_connect(connect_path, &client, &cdiag);
+                if (r < 0) {
+                        cli_error("%s", cdiag.message[0] ? cdiag.message : strerror(-r));
+                        goto out;
+                }
+        } else {
+                /* The CLI is a single-purpose supervisor: orphans of the run come to it, and when
+                 * it is alone in a delegated cgroup it moves aside so the cgroup can hold run
+                 * groups. (Through corrald, the daemon is.) */
+                (void) corral_become_subreaper();
+                (void) corral_claim_cgroup(NULL);
+        }
 
         /* A shell starts background jobs with SIGINT ignored; an ignored signal never reaches a
          * signalfd. A stop request must always stop the run gracefully, so take SIGINT and
@@ -210,7 +228,10 @@ int verb_run(int argc, char *argv[]) {
 
         corral_job *job = NULL;
         corral_diag diag = {};
-        r = corral_spawn(p, argv + optind, &job, &diag);
+        if (client)
+                r = corral_client_spawn(client, p, argv + optind, NULL, &job, &diag);
+        else
+                r = corral_spawn(p, argv + optind, &job, &diag);
         if (r < 0) {
                 cli_error("%s", diag.message[0] ? diag.message : strerror(-r));
                 close(sigfd);
@@ -253,6 +274,7 @@ int verb_run(int argc, char *argv[]) {
         }
         corral_job_free(job);
 out:
+        corral_client_free(client);
         corral_policy_free(p);
         if (fflush(stdout) != 0 && code == 0)
                 code = CLI_EXIT_FAILURE;

@@ -58,6 +58,11 @@ _public_ int corral_policy_new(corral_policy **ret) {
 }
 
 _public_ corral_policy *corral_policy_free(corral_policy *p) {
+        if (!p)
+                return NULL;
+        for (size_t i = 0; i < p->n_assignments; i++)
+                free(p->assignments[i]);
+        free(p->assignments);
         free(p);
         return NULL;
 }
@@ -291,6 +296,48 @@ static const struct {
         { "StartMethod", set_start_method },
 };
 
+/* ---- the assignment log (policy.h) ---- */
+
+static int record_assignment(corral_policy *p, const char *key, const char *value) {
+        char **a = realloc(p->assignments, (p->n_assignments + 1) * sizeof *a);
+        if (!a)
+                return -ENOMEM;
+        p->assignments = a;
+        if (asprintf(&a[p->n_assignments], "%s=%s", key, value) < 0)
+                return -ENOMEM;
+        p->n_assignments++;
+        return 0;
+}
+
+char *const *policy_assignments(const corral_policy *p, size_t *ret_n) {
+        *ret_n = p->n_assignments;
+        return p->assignments;
+}
+
+_public_ int corral_policy_get_u64(const corral_policy *p, const char *key, uint64_t *ret) {
+        if (!p || !key || !ret)
+                return -EINVAL;
+        const struct {
+                const char *key;
+                uint64_t value;
+        } rows[] = {
+                { "MemoryMax", p->memory_max },
+                { "TasksMax", p->tasks_max },
+                { "CPUQuota", p->cpu_quota_ppm },
+                { "RuntimeMaxSec", p->runtime_max_usec },
+                { "CPUTimeMaxSec", p->cpu_time_max_usec },
+                { "TimeoutStopSec", p->timeout_stop_usec },
+                { "CaptureMax", p->capture_max },
+                { "OutputMax", p->output_max },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++)
+                if (strcmp(key, rows[i].key) == 0) {
+                        *ret = rows[i].value;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
 /* ---- diagnostics ---- */
 
 /* Fills diag (if any) with one line: control characters from the input become '?'. */
@@ -330,7 +377,7 @@ _public_ int corral_policy_set(corral_policy *p, const char *key, const char *va
                 if (r < 0)
                         return diag_fail(diag, "%s value '%.*s%s': %s", properties[i].key,
                                          QUOTE(value), why);
-                return 0;
+                return record_assignment(p, properties[i].key, value);
         }
 
         return diag_fail(diag, "unknown property '%.*s%s'", QUOTE(key));

@@ -33,7 +33,15 @@ struct corral_policy {
         uint64_t capture_max;         /* CaptureMax=: per stream */
         uint64_t output_max;          /* OutputMax=: corral_run_fn() result bytes */
         corral_start_method start_method; /* StartMethod=fork|forkserver (functions) */
+        /* Every assignment that was applied, "Key=Value" in order: what a client sends to
+         * corrald, so that keys added later travel without a serializer of their own.
+         * Owned by the policy; a job's copy of the struct never frees or reads it. */
+        char **assignments;
+        size_t n_assignments;
 };
+
+/* The applied assignments, for the client (owned by the policy). */
+char *const *policy_assignments(const corral_policy *p, size_t *ret_n);
 
 /* Total physical memory, for MemoryMax=N%. */
 uint64_t policy_physical_memory(void);
