@@ -73,12 +73,22 @@ static int listen_unix(const char *path, mode_t mode, const char *group) {
                 fprintf(stderr, "corrald: bind %s: %s\n", path, strerror(-r));
                 return r;
         }
-        struct group *gr = group && *group ? getgrnam(group) : NULL;
-        if (group && *group && !gr && strcmp(group, "corral") != 0) {
-                fprintf(stderr, "corrald: socket group '%s': no such group\n", group);
-                return -ENOENT;
+        /* A name or a number; the default group "corral" may not exist (then root's). */
+        gid_t gid = (gid_t) -1;
+        if (group && *group) {
+                struct group *gr = getgrnam(group);
+                char *end;
+                unsigned long v = strtoul(group, &end, 10);
+                if (gr)
+                        gid = gr->gr_gid;
+                else if (!*end && v < (gid_t) -1)
+                        gid = (gid_t) v;
+                else if (strcmp(group, "corral") != 0) {
+                        fprintf(stderr, "corrald: socket group '%s': no such group\n", group);
+                        return -ENOENT;
+                }
         }
-        if (gr && chown(path, 0, gr->gr_gid) < 0)
+        if (gid != (gid_t) -1 && chown(path, 0, gid) < 0)
                 fprintf(stderr, "corrald: chown %s to group %s: %m\n", path, group);
         if (chmod(path, mode) < 0) {
                 r = negative_errno();
