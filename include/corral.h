@@ -376,7 +376,9 @@ int corral_claim_cgroup(corral_diag *diag);
  * process holds it), then, for every run group a dead corral process left in it, kill
  * what is inside (cgroup.kill), wait until it is empty, remove it and report it to log
  * (may be NULL). Returns the lock's fd (>= 0): keep it open while serving. -ENOENT and a
- * diag when there is no cgroup v2 base.
+ * diag when there is no cgroup v2 base. Groups are killed only when this process sits
+ * alone in <base>/supervisor (the base is its own); else only empty ones are removed and
+ * diag says so (a warning, the return value is still the lock).
  */
 typedef void (*corral_sweep_log)(void *userdata, const char *group, unsigned killed);
 int corral_service_claim_base(corral_sweep_log log, void *userdata, corral_diag *diag);

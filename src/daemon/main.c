@@ -204,6 +204,8 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 fprintf(stderr, "corrald: no cgroup base to own (%s): runs use the rlimit backend\n",
                         diag.message[0] ? diag.message : strerror(-r));
+        if (r >= 0 && diag.message[0])
+                fprintf(stderr, "corrald: warning: %s\n", diag.message);
         int base_lock = r; /* held until we exit */
 
         int fds[SYSD_MAX_LISTEN];

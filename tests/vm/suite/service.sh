@@ -102,14 +102,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# as_user CMD...: as the unprivileged client. as_other: the second one.
-as_user() { "$P/cr-asuser" "$USR" "$GRP" "$@"; }
-as_other() { "$P/cr-asuser" "$OTHER" "$OTHER,$GRP" "$@"; }
+# as_user CMD...: as the unprivileged client. as_other: the second one. In the
+# background, use "$AS_USER"/"$AS_OTHER" (a shell function would run in a subshell,
+# and $! would be that shell, not the client).
+AS_USER="$P/cr-asuser $USR $GRP"
+AS_OTHER="$P/cr-asuser $OTHER $OTHER,$GRP"
+as_user() { $AS_USER "$@"; }
+as_other() { $AS_OTHER "$@"; }
 
 # crun ARGS...: corral run --connect --json ARGS as the client, captured like cr_run.
 crun() {
         printf '%s\n' "uid $USR: corral run --connect=$SOCK --json $*" >>"$T_DIR/cmd"
-        as_user "$CORRAL" run --connect="$SOCK" --json "$@" <"${CR_STDIN:-/dev/null}" >"$T_DIR/stdout" \
+        $AS_USER "$CORRAL" run --connect="$SOCK" --json "$@" <"${CR_STDIN:-/dev/null}" >"$T_DIR/stdout" \
                 2>"$T_DIR/stderr"
         CR_EXIT=$?
         cr_collect
@@ -206,7 +210,8 @@ begin "stdin and the working directory come from the client"
 mkdir -p "$T_DIR/wd"
 chown "$USR:$GRP" "$T_DIR/wd"
 echo from-stdin >"$T_DIR/in"
-(cd "$T_DIR/wd" && CR_STDIN=$T_DIR/in crun -- sh -c 'cat; pwd')
+cd "$T_DIR/wd" && CR_STDIN=$T_DIR/in crun -- sh -c 'cat; pwd'
+cd "$CR_WORK" || exit 1
 expect_exit 0
 grep -qx from-stdin "$T_DIR/stdout" || fail "stdin did not arrive"
 grep -qx "$T_DIR/wd" "$T_DIR/stdout" || fail "cwd is not $T_DIR/wd: $(cat "$T_DIR/stdout")"
@@ -273,7 +278,7 @@ expect_json 'evidence.memory_max_bytes == 268435456'
 end
 
 begin "MemoryMaxTotal: the sum over a user's running jobs is capped"
-as_other "$CORRAL" run --connect="$SOCK" -m 60M -- sleep 30 </dev/null >/dev/null 2>&1 &
+$AS_OTHER "$CORRAL" run --connect="$SOCK" -m 60M -- sleep 30 </dev/null >/dev/null 2>&1 &
 _bg=$!
 _i=0
 while ! as_other "$P/cr-varlink" "$SOCK" '{"method":"io.corral.Sandbox.List"}' 2>/dev/null | grep -q '"id"'; do
@@ -291,7 +296,7 @@ end
 
 begin "Jobs: a user's running jobs are capped"
 for _k in 1 2; do
-        as_other "$CORRAL" run --connect="$SOCK" -m 10M -- sleep 30 </dev/null >/dev/null 2>&1 &
+        $AS_OTHER "$CORRAL" run --connect="$SOCK" -m 10M -- sleep 30 </dev/null >/dev/null 2>&1 &
         eval "_bg$_k=\$!"
 done
 _i=0
@@ -317,7 +322,7 @@ expect_stderr_contains "Backend"
 end
 
 begin "Kill of another user's job: PermissionDenied; the owner's Kill: interrupted, exit 130"
-as_user "$P/cr-sigdfl" "$CORRAL" run --connect="$SOCK" --json -- sleep 30 </dev/null >"$T_DIR/stdout" 2>"$T_DIR/stderr" &
+$AS_USER "$P/cr-sigdfl" "$CORRAL" run --connect="$SOCK" --json -- sleep 30 </dev/null >"$T_DIR/stdout" 2>"$T_DIR/stderr" &
 _bg=$!
 _id=
 _i=0
@@ -342,7 +347,7 @@ expect_json 'status == interrupted'
 end
 
 begin "Ctrl-C on corral run --connect: Kill, interrupted, exit 130"
-as_user "$P/cr-sigdfl" "$CORRAL" run --connect="$SOCK" --json -- sleep 30 </dev/null >"$T_DIR/stdout" 2>"$T_DIR/stderr" &
+$AS_USER "$P/cr-sigdfl" "$CORRAL" run --connect="$SOCK" --json -- sleep 30 </dev/null >"$T_DIR/stdout" 2>"$T_DIR/stderr" &
 _bg=$!
 sleep $((1 * CR_SLOW))
 kill -INT $_bg
@@ -409,7 +414,7 @@ still_serving
 end
 
 begin "a client that sends half a message and stalls does not hold up the others"
-as_user "$P/cr-varlink" --half $((3 * CR_SLOW)) "$SOCK" '{"method":"io.corral.Sandbox.Ping"}' >/dev/null 2>&1 &
+$AS_USER "$P/cr-varlink" --half $((3 * CR_SLOW)) "$SOCK" '{"method":"io.corral.Sandbox.Ping"}' >/dev/null 2>&1 &
 _stall=$!
 sleep 0.3
 _t0=$(uptime_ms)
@@ -428,6 +433,7 @@ for _k in 1 2 3 4 5 6 7 8 9 10; do as_user "$CORRAL" run --connect="$SOCK" -- tr
 _rss0=$(rss_kib "$CD_PID")
 _fds0=$(nfds "$CD_PID")
 mkdir -p "$T_DIR/load"
+chmod 0777 "$T_DIR/load"
 _c=1
 while [ $_c -le 100 ]; do
         as_user sh -c '
@@ -463,7 +469,8 @@ end
 
 if need_own_cgroup "a client killed mid-run: its job is stopped and its group removed within grace + 100 ms"; then
 begin "a client killed mid-run: its job is stopped and its group removed within grace + 100 ms"
-as_user "$CORRAL" run --connect="$SOCK" -p TimeoutStopSec=200ms -- "$P/cr-tree" "$T_DIR/pids" \
+chmod 0777 "$T_DIR"
+$AS_USER "$CORRAL" run --connect="$SOCK" -p TimeoutStopSec=200ms -- "$P/cr-tree" "$T_DIR/pids" \
         </dev/null >/dev/null 2>&1 &
 _bg=$!
 wait_for_file "$T_DIR/pids" || fail "cr-tree never wrote its pids"
@@ -508,7 +515,7 @@ fi
 end
 
 begin "SIGTERM: every job interrupted, each client gets its result, exit 0 within grace + 1 s"
-as_user "$P/cr-sigdfl" "$CORRAL" run --connect="$SOCK" --json -- sleep 30 </dev/null >"$T_DIR/stdout" 2>"$T_DIR/stderr" &
+$AS_USER "$P/cr-sigdfl" "$CORRAL" run --connect="$SOCK" --json -- sleep 30 </dev/null >"$T_DIR/stdout" 2>"$T_DIR/stderr" &
 _bg=$!
 sleep $((1 * CR_SLOW))
 _t0=$(uptime_ms)
@@ -528,9 +535,10 @@ end
 
 if need_own_cgroup "kill -9 of corrald with 20 hostile jobs: after restart 0 survivors, 0 run groups, each sweep logged"; then
 begin "kill -9 of corrald with 20 hostile jobs: after restart 0 survivors, 0 run groups, each sweep logged"
+chmod 0777 "$T_DIR"
         _k=1
         while [ $_k -le 20 ]; do
-                as_user "$CORRAL" run --connect="$SOCK" -- "$P/cr-tree" "$T_DIR/pids.$_k" </dev/null >/dev/null 2>&1 &
+                $AS_USER "$CORRAL" run --connect="$SOCK" -- "$P/cr-tree" "$T_DIR/pids.$_k" </dev/null >/dev/null 2>&1 &
                 _k=$((_k + 1))
         done
         _k=1
