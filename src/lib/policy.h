@@ -61,3 +61,7 @@ int policy_set_why(corral_policy *p, const char *key, const char *value, char *w
 /* The keys corral_policy_set() takes, in the order they are documented. */
 size_t policy_key_count(void);
 const char *policy_key_name(size_t i);
+
+/* A policy file's text from memory (name is what messages call it): what
+ * corral_policy_load() does after reading the file. For tests and fuzzing. */
+int policy_file_apply(corral_policy *p, const char *name, const char *text, size_t size, corral_diag *diag);
