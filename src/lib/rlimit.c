@@ -231,6 +231,22 @@ int rl_add_own_children(pid_list *l, const pid_list *skip) {
         return r < 0 ? r : 0;
 }
 
+bool rl_is_zombie(int pid, bool *ret_ours) {
+        char path[32], buf[512];
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
+        *ret_ours = false;
+        int r = read_file_at(AT_FDCWD, path, buf, sizeof buf, NULL);
+        if (r < 0)
+                return true; /* gone */
+        char *p = strrchr(buf, ')');
+        char state;
+        int ppid;
+        if (!p || sscanf(p + 2, "%c %d", &state, &ppid) != 2)
+                return true;
+        *ret_ours = ppid == getpid();
+        return state == 'Z' || state == 'X';
+}
+
 void rl_rss_cache_clear(rl_rss_cache *c) {
         for (size_t i = 0; i < c->n; i++)
                 safe_close(c->e[i].fd);

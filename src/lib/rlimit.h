@@ -45,6 +45,9 @@ int rl_add_session(pid_list *l, int sid);
 /* This process's children (all threads'), except those in skip. */
 int rl_add_own_children(pid_list *l, const pid_list *skip);
 
+/* Is pid dead (a zombie, or gone)? *ret_ours: it is a child of this process. */
+bool rl_is_zombie(int pid, bool *ret_ours);
+
 /* statm fds kept open between the fallback's memory samples (open+close cost more than
  * the read). A cached fd of a dead process fails to read and is replaced. */
 typedef struct rl_rss_cache {
