@@ -44,6 +44,7 @@ static void release_resources(corral_job *j) {
         j->timerfd = safe_close(j->timerfd);
         for (int i = 0; i < 2; i++)
                 j->capture[i].fd = safe_close(j->capture[i].fd);
+        iso_release(j);
         live_remove(j);
 }
 
@@ -276,12 +277,27 @@ int job_spawn(const corral_policy *p, char *const argv[], const job_starter *sta
                 }
         }
 
+        if (!starter) {
+                /* isolation steps are built for commands; functions get them later */
+                char iwhy[320];
+                r = iso_prepare(j, iwhy, sizeof iwhy);
+                if (r < 0) {
+                        job_fail(j, CORRAL_STATUS_SPAWN_ERROR, -r, "%s", iwhy);
+                        return 0;
+                }
+        } else if (iso_unsupported_for_functions(&j->policy)) {
+                job_fail(j, CORRAL_STATUS_SPAWN_ERROR, EOPNOTSUPP, "%s is not supported for functions yet",
+                         iso_unsupported_for_functions(&j->policy));
+                return 0;
+        }
+
         spawn_request req = {
                 .path = path,
                 .argv = argv,
                 .envp = environ,
                 .stdio = { stdio[0], stdio[1], stdio[2] },
                 .keep_fds = { -1, -1 },
+                .iso = iso_request(j),
         };
         j->ops->prepare_start(j, &req);
         spawn_failure failure;
@@ -290,6 +306,7 @@ int job_spawn(const corral_policy *p, char *const argv[], const job_starter *sta
         r = j->starter.start(j->starter.userdata, &req, &j->pid, &j->pidfd, &failure);
         safe_close(stdio[1]);
         safe_close(stdio[2]);
+        iso_started(j);
         if (r < 0) {
                 j->pid = 0;
                 job_fail(j, CORRAL_STATUS_INTERNAL_ERROR, -r, "cannot start %s: %s", argv[0], strerror(-r));

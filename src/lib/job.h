@@ -15,6 +15,7 @@
 
 #include "backend.h"
 #include "corral.h"
+#include "isolation.h"
 #include "macro.h"
 #include "policy.h"
 #include "rlimit.h"
@@ -117,6 +118,8 @@ struct corral_job {
         job_starter starter;
         job_watch watches[JOB_MAX_WATCHES];
         size_t n_watches;
+
+        iso_state iso;           /* isolation.c: filter, namespaces, the seccomp listener */
 
         corral_result *result;
         struct corral_job *live_next, *live_prev;
