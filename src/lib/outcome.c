@@ -28,6 +28,8 @@ void outcome_write(corral_job *j) {
                 .oom_kill_before_action = j->oom_kill_before_action,
                 .cpu_limit_usec = j->policy.cpu_time_max_usec,
                 .cpu_usage_usec = a.cpu_usec,
+                .main_cpu_usec = timeval_usec(j->rusage.ru_utime) + timeval_usec(j->rusage.ru_stime),
+                .rlimit_cpu_usec = a.rlimit_cpu_usec,
                 .memory_limit = j->policy.memory_max,
                 .oom = a.oom,
                 .oom_kill = a.oom_kill,
