@@ -72,6 +72,8 @@ int iso_prepare(corral_job *j, char *why, size_t why_size) {
                                 r = unenforced(j, &e->paths, why, why_size, "ReadOnlyPaths=/ReadWritePaths=/InaccessiblePaths=", reason);
                         if (r >= 0 && iso->private_ipc)
                                 r = unenforced(j, &e->private_ipc, why, why_size, "PrivateIPC=yes", reason);
+                        if (r >= 0 && iso->private_pids)
+                                r = unenforced(j, &e->private_pids, why, why_size, "PrivatePIDs=yes", reason);
                         if (r < 0)
                                 return r;
                 } else {
@@ -97,6 +99,10 @@ int iso_prepare(corral_job *j, char *why, size_t why_size) {
                                 e->paths = "mount-ns";
                         if (iso->private_ipc)
                                 e->private_ipc = "ipc-ns";
+                        if (iso->private_pids) {
+                                e->private_pids = "pid-ns";
+                                e->die_with_corral = "pdeathsig+pid-ns";
+                        }
                         (void) mounts;
                 }
         }

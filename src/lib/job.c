@@ -84,6 +84,12 @@ static void on_exec_report(void *userdata, int fd) {
         int r = spawn_read_report(fd, &j->exec_failure);
         if (r == -EAGAIN)
                 return;
+        if (r == 1 && j->exec_failure.step == SPAWN_STEP_PIDNS_EXIT) {
+                /* PrivatePIDs=: not a failure, the program's own end, from its init */
+                j->pidns_status_known = true;
+                j->pidns_status = j->exec_failure.detail;
+                r = 0;
+        }
         j->exec_failed = r == 1;
         (void) epoll_ctl(j->epfd, EPOLL_CTL_DEL, fd, NULL);
         for (size_t i = 0; i < j->n_watches; i++)

@@ -104,6 +104,8 @@ struct corral_job {
         bool killed;             /* SIGKILL already sent to everything */
 
         int report_fd;           /* the command's exec report, until it says how exec went */
+        bool pidns_status_known; /* PrivatePIDs=: the init reported the program's wait status */
+        int pidns_status;
         bool exec_failed;
         spawn_failure exec_failure;
         char *name;              /* argv[0], for messages */

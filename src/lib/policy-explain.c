@@ -110,6 +110,8 @@ static bool format_value(const corral_policy *p, const char *key, char *buf, siz
                 snprintf(buf, size, "%s", yes_no(p->iso.private_tmp));
         else if (strcmp(key, "PrivateIPC") == 0)
                 snprintf(buf, size, "%s", yes_no(p->iso.private_ipc));
+        else if (strcmp(key, "PrivatePIDs") == 0)
+                snprintf(buf, size, "%s", yes_no(p->iso.private_pids));
         else if (strcmp(key, "ProtectSystem") == 0) {
                 static const char *const words[] = { "no", "yes", "full", "strict" };
                 snprintf(buf, size, "%s", words[p->iso.protect_system]);
@@ -160,7 +162,7 @@ static const char *enforced_by(const corral_policy *p, const char *key, const co
                         { "PrivateNetwork", "netns (lo only, via libnl)" }, { "PrivateTmp", "mount-ns (tmpfs)" },
                         { "PrivateIPC", "ipc-ns" },                         { "ProtectSystem", "mount-ns (read-only binds)" },
                         { "ReadOnlyPaths", "mount-ns" },                    { "ReadWritePaths", "mount-ns" },
-                        { "InaccessiblePaths", "mount-ns" },
+                        { "InaccessiblePaths", "mount-ns" },        { "PrivatePIDs", "pid-ns (corral's init as pid 1)" },
                 };
                 const policy_isolation *iso = &p->iso;
                 for (size_t i = 0; i < ELEMENTSOF(ns_keys); i++) {
@@ -170,7 +172,7 @@ static const char *enforced_by(const corral_policy *p, const char *key, const co
                         set = (i == 0 && iso->private_network) || (i == 1 && iso->private_tmp) ||
                               (i == 2 && iso->private_ipc) || (i == 3 && iso->protect_system) ||
                               (i == 4 && iso->read_only.n) || (i == 5 && iso->read_write.n) ||
-                              (i == 6 && iso->inaccessible.n);
+                              (i == 6 && iso->inaccessible.n) || (i == 7 && iso->private_pids);
                         if (!set)
                                 return NULL;
                         if (ns_privileged())

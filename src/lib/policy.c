@@ -309,6 +309,10 @@ static int set_private_tmp(corral_policy *p, const char *value, char *why) {
         return parse_bool(value, &p->iso.private_tmp, why);
 }
 
+static int set_private_pids(corral_policy *p, const char *value, char *why) {
+        return parse_bool(value, &p->iso.private_pids, why);
+}
+
 static int set_private_ipc(corral_policy *p, const char *value, char *why) {
         return parse_bool(value, &p->iso.private_ipc, why);
 }
@@ -406,6 +410,7 @@ static const struct {
         { "PrivateNetwork", set_private_network },
         { "PrivateTmp", set_private_tmp },
         { "PrivateIPC", set_private_ipc },
+        { "PrivatePIDs", set_private_pids },
         { "ProtectSystem", set_protect_system },
         { "ReadOnlyPaths", set_read_only_paths },
         { "ReadWritePaths", set_read_write_paths },

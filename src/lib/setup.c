@@ -50,6 +50,7 @@
  * with what it needs (fds, a pointer to data prepared in the parent) in its setup_op.
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -58,6 +59,7 @@
 #include <unistd.h>
 
 #include "filter.h"
+#include "init.h"
 #include "isolation.h"
 #include "macro.h"
 #include "namespace.h"
@@ -170,10 +172,15 @@ static int step_pdeathsig(const setup_op *op, setup_child *c) {
         const iso_child *iso = op->ptr;
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 return errno;
-        /* The parent may have died before the prctl: then nobody would send it. */
-        if (getppid() != iso->parent_pid)
+        /* The parent may have died before the prctl: then nobody would send it. (In a new
+         * pid namespace the parent is outside it and getppid() says 0.) */
+        if (getppid() != iso->parent_pid && !(iso->ns && (iso->ns->clone_flags & CLONE_NEWPID)))
                 return ESRCH;
         return 0;
+}
+
+static int step_pidns_init(const setup_op *op, setup_child *c) {
+        return init_start(c->errfd);
 }
 
 static int step_namespaces(const setup_op *op, setup_child *c) {
@@ -218,6 +225,8 @@ static const struct {
         [SPAWN_STEP_MOUNTS] = { "setting up the mounts", step_mounts },
         [SPAWN_STEP_NO_NEW_PRIVS] = { "no_new_privs", step_no_new_privs },
         [SPAWN_STEP_SECCOMP] = { "loading the syscall filter", step_seccomp },
+        [SPAWN_STEP_PIDNS_INIT] = { "starting the pid namespace's init", step_pidns_init },
+        [SPAWN_STEP_PIDNS_EXIT] = { "pid namespace", NULL },
         [SPAWN_STEP_CGROUP] = { "joining the run's cgroup", step_cgroup },
         [SPAWN_STEP_SESSION] = { "setsid", step_session },
         [SPAWN_STEP_SIGNALS] = { "resetting the signal mask", step_signals },
@@ -255,6 +264,10 @@ void setup_plan_build(const spawn_request *req, setup_plan *ret) {
                         add(&p, (setup_op){ .step = SPAWN_STEP_NAMESPACES, .ptr = req->iso });
                         if (req->iso->ns->n_mounts)
                                 add(&p, (setup_op){ .step = SPAWN_STEP_MOUNTS, .ptr = req->iso });
+                        /* after the mounts (pid 1 mounted the namespace's /proc), before
+                         * anything pid 1 should not hold: pid 2 goes on from here */
+                        if (req->iso->ns->clone_flags & CLONE_NEWPID)
+                                add(&p, (setup_op){ .step = SPAWN_STEP_PIDNS_INIT });
                 }
         }
         if (req->rlimits)

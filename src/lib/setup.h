@@ -28,6 +28,8 @@ typedef enum spawn_step {
         SPAWN_STEP_MOUNTS,
         SPAWN_STEP_NO_NEW_PRIVS,
         SPAWN_STEP_SECCOMP,
+        SPAWN_STEP_PIDNS_INIT,
+        SPAWN_STEP_PIDNS_EXIT, /* not a failure: pid 1 reports pid 2's wait status (detail) */
         _SPAWN_STEP_MAX,
 } spawn_step;
 
