@@ -66,6 +66,7 @@ typedef enum corral_status {
         CORRAL_STATUS_INTERRUPTED,
         CORRAL_STATUS_SPAWN_ERROR,
         CORRAL_STATUS_INTERNAL_ERROR,
+        CORRAL_STATUS_SYSCALL_DENIED, /* the syscall filter denied a call whose action is kill */
         _CORRAL_STATUS_MAX,
 } corral_status;
 
@@ -100,6 +101,23 @@ typedef struct corral_bytes {
 typedef struct corral_enforcement {
         corral_enforcer memory, tasks, cpu_quota, cpu_time, wall_time;
 } corral_enforcement;
+
+/* evidence.syscall_denied: what the program tried that the filter denied. */
+typedef struct corral_syscall_denied {
+        bool denied;      /* the filter denied at least one call */
+        char name[48];    /* the first denied call on its ABI ("ptrace"), its number and ABI */
+        int nr;
+        char arch[16];    /* "x86_64", "x86" (int 0x80), "x32", ... */
+        int errno_answer; /* 0: the run was killed for it; else the call failed with this errno */
+        uint64_t count;   /* denied calls in all */
+} corral_syscall_denied;
+
+/* What enforced each isolation setting of the policy ("seccomp", "netns", ...); NULL
+ * where the policy did not ask for it, "none" where nothing here could (Unenforced=allow). */
+typedef struct corral_isolation {
+        const char *syscall_filter, *no_new_privileges, *private_network, *private_tmp, *protect_system,
+                *paths, *private_pids, *private_ipc, *die_with_corral;
+} corral_isolation;
 
 /*
  * The result of one run. Read-only for callers; fields are only ever added at the
@@ -142,6 +160,8 @@ typedef struct corral_result {
         corral_bytes stderr_capture;
         corral_bytes fn_output;      /* corral_run_fn(): what the function wrote */
         char *crash_report;          /* corral_run_fn(): signal, fault address, backtrace */
+        corral_syscall_denied syscall_denied; /* SystemCallFilter=: evidence of what it tried */
+        corral_isolation isolation;           /* enforcement of the isolation settings */
 } corral_result;
 
 /* ---- policy ---- */
@@ -165,6 +185,25 @@ int corral_policy_set_assignment(corral_policy *p, const char *assignment, corra
  * other keys. (corrald checks requests against its quotas with it.)
  */
 int corral_policy_get_u64(const corral_policy *p, const char *key, uint64_t *ret);
+
+/*
+ * Apply a policy file: systemd-style Key=Value lines with the keys above, '#' or ';'
+ * comments; later lines override earlier ones (and later corral_policy_set() calls
+ * override the file). NAME (letters, digits, '_', '.', '-') is looked up in
+ * /etc/corral/policies, then in the shipped datadir/corral/policies ($CORRAL_POLICY_PATH,
+ * ':'-separated, replaces both); anything with a '/' is a path. On error p is unchanged
+ * and diag says "FILE:LINE: Key: reason" (or why the file could not be read).
+ */
+int corral_policy_load(corral_policy *p, const char *name_or_path, corral_diag *diag);
+/* The same, but only a NAME, never a path: for services loading a policy a client names. */
+int corral_policy_load_name(corral_policy *p, const char *name, corral_diag *diag);
+/*
+ * The effective settings of p as policy-file lines (defaults commented out), each with
+ * what would enforce it on this host ("# cgroup", "# rlimit-data", "# none", ...); free()
+ * the text. Returns how many of the limits set would be enforced by nothing here (>= 0),
+ * or -errno.
+ */
+int corral_policy_explain(const corral_policy *p, char **ret_text);
 
 /* ---- jobs ---- */
 
@@ -350,7 +389,11 @@ int corral_backend_from_string(const char *s, corral_backend *ret);
 /* The exit code `corral run` uses for this result (SPEC: 124, 125, 126, 127, 137, 128+N, ...). */
 int corral_result_exit_code(const corral_result *r);
 
-/* The result as one line of JSON (SPEC "Result"); free() it. */
+/*
+ * The result as one line of JSON (SPEC "Result"); free() it. Strings that are not UTF-8
+ * get U+FFFD for their bad bytes; counts past 2^63-1 are written as 2^63-1. -EINVAL for
+ * a time that is not finite or a status/backend out of range, -ENOMEM.
+ */
 int corral_result_to_json(const corral_result *r, char **ret_json);
 
 /* ---- environment ---- */

@@ -14,3 +14,4 @@ int cli_policy_set(corral_policy *p, const char *key, const char *value);
 
 int verb_run(int argc, char *argv[]);
 int verb_doctor(int argc, char *argv[]);
+int verb_policy(int argc, char *argv[]);

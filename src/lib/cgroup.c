@@ -677,6 +677,22 @@ int cg_group_oom_kills(cg_group *g, uint64_t *ret) {
         return read_keyed_u64_at(g->dirfd, "memory.events", "oom_kill", ret);
 }
 
+int cg_group_memory_current(cg_group *g, uint64_t *ret_bytes, uint64_t *ret_tasks) {
+        uint64_t bytes, tasks;
+        int r;
+        if (!g->with_controllers)
+                return -EOPNOTSUPP;
+        r = read_u64_at(g->dirfd, "memory.current", &bytes);
+        if (r < 0)
+                return r;
+        r = read_u64_at(g->dirfd, "pids.current", &tasks);
+        if (r < 0)
+                return r;
+        *ret_bytes = bytes;
+        *ret_tasks = tasks;
+        return 0;
+}
+
 int cg_group_stats(cg_group *g, cg_stats *ret) {
         char buf[2048];
         cg_stats s = {};

@@ -6,25 +6,16 @@
  */
 #pragma once
 
+#include <signal.h>
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "rlimit.h"
-
-typedef enum spawn_step {
-        SPAWN_STEP_CGROUP,
-        SPAWN_STEP_SESSION,
-        SPAWN_STEP_SIGNALS,
-        SPAWN_STEP_RLIMIT,
-        SPAWN_STEP_STDIO,
-        SPAWN_STEP_FDS,
-        SPAWN_STEP_EXEC,
-        SPAWN_STEP_FN,
-        SPAWN_STEP_FORKSERVER, /* the forkserver could not be reached or refused the request */
-} spawn_step;
+#include "setup.h"
 
 typedef struct spawn_failure {
-        int step; /* spawn_step */
+        int step; /* spawn_step (setup.h) */
         int err;  /* errno in the child */
         int detail; /* e.g. the rlimit resource */
 } spawn_failure;
@@ -41,6 +32,8 @@ typedef struct spawn_request {
         /* Function mode: the child runs fn(arg) after its set-up and _exits with its value. */
         int (*fn)(void *arg);
         void *fn_arg;
+        /* Isolation steps (isolation.h): namespaces, no_new_privs, seccomp; NULL: none. */
+        const struct iso_child *iso;
         /* Do not wait for exec: hand back the report pipe (non-blocking) instead. EOF on it
          * means exec succeeded; a spawn_failure means it did not (the child then exits 127). */
         int *ret_report_fd;
