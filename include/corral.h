@@ -389,11 +389,7 @@ int corral_backend_from_string(const char *s, corral_backend *ret);
 /* The exit code `corral run` uses for this result (SPEC: 124, 125, 126, 127, 137, 128+N, ...). */
 int corral_result_exit_code(const corral_result *r);
 
-/*
- * The result as one line of JSON (SPEC "Result"); free() it. Strings that are not UTF-8
- * get U+FFFD for their bad bytes; counts past 2^63-1 are written as 2^63-1. -EINVAL for
- * a time that is not finite or a status/backend out of range, -ENOMEM.
- */
+/* The result as one line of JSON (SPEC "Result"); free() it. */
 int corral_result_to_json(const corral_result *r, char **ret_json);
 
 /* ---- environment ---- */

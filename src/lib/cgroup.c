@@ -411,6 +411,17 @@ int cg_base_claim(cg_base *b, void (*log)(void *userdata, const char *group, uns
                          r == -EBUSY ? "it owns this base" : strerror(-r));
                 return r;
         }
+        /* Killing what a group holds is only safe in a base that is ours alone: we sit
+         * alone in its supervisor leaf (a unit's delegated cgroup). In a shared cgroup a
+         * "dead" pid may be a live corral in another pid namespace: leave those groups. */
+        char procs[64], self[32];
+        snprintf(self, sizeof self, "%d\n", (int) getpid());
+        bool owned = read_file_at(b->dirfd, "supervisor/cgroup.procs", procs, sizeof procs, NULL) >= 0 &&
+                     strcmp(procs, self) == 0;
+        if (!owned)
+                snprintf(why, CG_WHY_MAX,
+                         "not alone in %s/supervisor: run groups left by dead corral processes are not killed "
+                         "(only empty ones are removed)", b->path);
         int fd = openat(b->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
         if (!d) {
@@ -426,6 +437,10 @@ int cg_base_claim(cg_base *b, void (*log)(void *userdata, const char *group, uns
                         continue;
                 if (kill((pid_t) pid, 0) == 0 || errno != ESRCH)
                         continue; /* its corral lives */
+                if (!owned) {
+                        (void) unlinkat(b->dirfd, de->d_name, AT_REMOVEDIR); /* EBUSY: populated */
+                        continue;
+                }
                 unsigned killed = 0;
                 int r = remove_tree_at(b->dirfd, de->d_name, &killed);
                 if (r >= 0 && log)

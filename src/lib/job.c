@@ -555,7 +555,7 @@ _public_ int corral_service_claim_base(corral_sweep_log log, void *userdata, cor
                 r = cg_base_claim(b, log, userdata, why);
                 cg_base_free(b);
         }
-        if (r < 0 && diag)
+        if (diag && why[0]) /* on success: a warning (the base is not ours alone) */
                 snprintf(diag->message, sizeof diag->message, "%s", why);
         return r;
 }
