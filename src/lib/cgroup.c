@@ -397,8 +397,17 @@ static int remove_tree_at(int parent_fd, const char *name, unsigned *killed) {
 
 int cg_base_claim(cg_base *b, void (*log)(void *userdata, const char *group, unsigned killed), void *userdata,
                   char why[static CG_WHY_MAX]) {
-        /* flock on the base directory: a second daemon on the same base is refused, and a
-         * daemon that died (SIGKILL) releases it with its fds. */
+        /* Killing what a group holds is only safe in a base that is ours alone: we sit
+         * alone in its supervisor leaf (a unit's delegated cgroup). In a shared cgroup a
+         * "dead" pid may be a live corral in another pid namespace: leave those groups. */
+        char procs[64], self[32];
+        snprintf(self, sizeof self, "%d\n", (int) getpid());
+        bool owned = read_file_at(b->dirfd, "supervisor/cgroup.procs", procs, sizeof procs, NULL) >= 0 &&
+                     strcmp(procs, self) == 0;
+
+        /* flock on the base directory: the owner holds it while it serves, so a second
+         * daemon on the same base is refused; a daemon that died (SIGKILL) releases it with
+         * its fds. A daemon in a shared base only checks that no owner is there. */
         _cleanup_close_ int lock = open(b->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (lock < 0) {
                 int r = negative_errno();
@@ -407,21 +416,16 @@ int cg_base_claim(cg_base *b, void (*log)(void *userdata, const char *group, uns
         }
         if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
                 int r = errno == EWOULDBLOCK ? -EBUSY : negative_errno();
-                snprintf(why, CG_WHY_MAX, "another process (a second corrald?) holds the lock on %s: %s", b->path,
+                snprintf(why, CG_WHY_MAX, "another corrald holds the lock on %s: %s", b->path,
                          r == -EBUSY ? "it owns this base" : strerror(-r));
                 return r;
         }
-        /* Killing what a group holds is only safe in a base that is ours alone: we sit
-         * alone in its supervisor leaf (a unit's delegated cgroup). In a shared cgroup a
-         * "dead" pid may be a live corral in another pid namespace: leave those groups. */
-        char procs[64], self[32];
-        snprintf(self, sizeof self, "%d\n", (int) getpid());
-        bool owned = read_file_at(b->dirfd, "supervisor/cgroup.procs", procs, sizeof procs, NULL) >= 0 &&
-                     strcmp(procs, self) == 0;
-        if (!owned)
+        if (!owned) {
+                (void) flock(lock, LOCK_UN);
                 snprintf(why, CG_WHY_MAX,
                          "not alone in %s/supervisor: run groups left by dead corral processes are not killed "
                          "(only empty ones are removed)", b->path);
+        }
         int fd = openat(b->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
         if (!d) {
