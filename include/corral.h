@@ -230,6 +230,10 @@ int corral_job_interrupt(corral_job *job);
 /* The result once dispatch returned 1, else NULL. Owned by the job. */
 const corral_result *corral_job_result(const corral_job *job);
 
+/* The finished job's result as the JSON of `corral run --json` (free() it): for a run
+ * through corrald, exactly the object the daemon sent. -EBUSY while it runs. */
+int corral_job_result_json(const corral_job *job, char **ret_json);
+
 /* Frees the job; a job still running is killed and reaped first (this blocks). */
 corral_job *corral_job_free(corral_job *job);
 

@@ -263,7 +263,7 @@ int verb_run(int argc, char *argv[]) {
 
         if (json || result_file) {
                 char *text = NULL;
-                r = corral_result_to_json(res, &text);
+                r = corral_job_result_json(job, &text);
                 if (r < 0) {
                         cli_error("cannot format the result: %s", strerror(-r));
                         code = CLI_EXIT_FAILURE;

@@ -183,8 +183,8 @@ static int get_index(client *c, const vl_call *call, const char *name, int *ret)
 }
 
 static void run_method(client *c, vl_call *call) {
-        static const char *const allowed[] = { "argv", "env", "properties", "stdin", "stdout", "stderr", "cwd",
-                                               NULL };
+        static const char *const allowed[] = { "argv",   "env",    "properties", "policy", "stdin",
+                                               "stdout", "stderr", "cwd",        NULL };
         static const char *const fd_names[] = { "stdin", "stdout", "stderr", "cwd" };
         server *s = c->s;
         char **argv = NULL, **env = NULL, **props = NULL;
@@ -254,6 +254,23 @@ static void run_method(client *c, vl_call *call) {
 
         if (corral_policy_new(&p) < 0)
                 goto oom;
+        json_t *pol = json_object_get(call->parameters, "policy");
+        if (pol && !json_is_null(pol)) {
+                if (!json_is_string(pol)) {
+                        invalid(c, call, "policy", "must be a string: a policy name");
+                        goto out;
+                }
+                /* a name only, from the daemon's policy directories (never a client's path) */
+                r = corral_policy_load_name(p, json_string_value(pol), &diag);
+                if (r == -ENOENT) {
+                        reply_error(c, call, SANDBOX ".PolicyNotFound", json_pack("{s:s}", "policy", json_string_value(pol)));
+                        goto out;
+                }
+                if (r < 0) {
+                        invalid(c, call, "policy", "%s", diag.message);
+                        goto out;
+                }
+        }
         for (char **a = props; a && *a; a++) {
                 const char *eq = strchr(*a, '=');
                 char key[64];

@@ -311,6 +311,16 @@ int client_run_dispatch(client_run *run, corral_result *res) {
         return r < 0 ? r : 1;
 }
 
+int client_run_result_json(const client_run *run, char **ret) {
+        if (!run->final)
+                return -ENODATA;
+        char *s = json_dumps(run->final, JSON_REAL_PRECISION(9));
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
 int client_run_interrupt(client_run *run) {
         if (run->done || !run->id[0])
                 return 0;

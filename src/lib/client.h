@@ -18,6 +18,9 @@ pid_t client_run_pid(const client_run *run);
 corral_backend client_run_backend(const client_run *run);
 /* Non-blocking: 1 and *res once the result came, 0 not yet, -errno (the daemon went away). */
 int client_run_dispatch(client_run *run, corral_result *res);
+/* The result object as the daemon sent it, dumped like corral_result_to_json(); -ENODATA
+ * if none came. */
+int client_run_result_json(const client_run *run, char **ret);
 /* Kill on a second connection (blocking, one round trip). */
 int client_run_interrupt(client_run *run);
 /* Closes the connection: corrald stops a run whose client went away. */

@@ -431,6 +431,16 @@ static int remote_dispatch(corral_job *j) {
         return 1;
 }
 
+_public_ int corral_job_result_json(const corral_job *job, char **ret_json) {
+        if (!job || !ret_json)
+                return -EINVAL;
+        if (job->phase != JOB_DONE)
+                return -EBUSY;
+        if (job->remote && client_run_result_json(job->remote, ret_json) >= 0)
+                return 0;
+        return corral_result_to_json(job->result, ret_json);
+}
+
 _public_ pid_t corral_job_pid(const corral_job *job) {
         return job ? job->pid : 0;
 }

@@ -163,7 +163,7 @@ need_own_cgroup() {
         return 0
 }
 
-plan 34
+plan 35
 
 if ! start_corrald; then
         echo "Bail out! corrald did not start: $(tail -n 5 "$LOG")"
@@ -392,6 +392,13 @@ grep -q '"parameter":"properties".*12Q' "$T_DIR/vl" || fail "bad value: $(cat "$
 vl_sock '{"method":"io.corral.Sandbox.Run","parameters":{"argv":["true"],"colour":"red"}}'
 grep -q '"parameter":"colour"' "$T_DIR/vl" || fail "unknown field: $(cat "$T_DIR/vl")"
 still_serving
+end
+
+begin "a policy name the daemon does not have: PolicyNotFound"
+vl_sock '{"method":"io.corral.Sandbox.Run","parameters":{"argv":["true"],"policy":"no-such-policy"}}'
+grep -q '"error":"io.corral.Sandbox.PolicyNotFound".*no-such-policy' "$T_DIR/vl" || fail "got: $(cat "$T_DIR/vl")"
+vl_sock '{"method":"io.corral.Sandbox.Run","parameters":{"argv":["true"],"policy":"../etc/passwd"}}'
+grep -q '"error":"io.corral.Sandbox.\(InvalidParameter\|PolicyNotFound\)"' "$T_DIR/vl" || fail "a path: $(cat "$T_DIR/vl")"
 end
 
 begin "an unknown method: MethodNotFound"
