@@ -15,6 +15,7 @@
 
 #include "backend.h"
 #include "corral.h"
+#include "isolation.h"
 #include "macro.h"
 #include "policy.h"
 #include "rlimit.h"
@@ -103,6 +104,8 @@ struct corral_job {
         bool killed;             /* SIGKILL already sent to everything */
 
         int report_fd;           /* the command's exec report, until it says how exec went */
+        bool pidns_status_known; /* PrivatePIDs=: the init reported the program's wait status */
+        int pidns_status;
         bool exec_failed;
         spawn_failure exec_failure;
         char *name;              /* argv[0], for messages */
@@ -118,9 +121,15 @@ struct corral_job {
         job_watch watches[JOB_MAX_WATCHES];
         size_t n_watches;
 
+        iso_state iso;           /* isolation.c: filter, namespaces, the seccomp listener */
+
         corral_result *result;
         struct corral_job *live_next, *live_prev;
         bool live;
+
+        /* A run through corrald (client.c): the daemon runs it; this job only carries its
+         * connection, and the result once it came. Everything above is unused then. */
+        struct client_run *remote;
 };
 
 static inline uint64_t now_usec(void) {
@@ -166,6 +175,8 @@ void outcome_write(corral_job *j);
 /* job.c */
 /* corral_spawn() for any starter: argv names the run (argv[0] is resolved only when
  * starter is NULL, i.e. for commands). */
+int job_spawn_with(const corral_policy *p, char *const argv[], const job_starter *starter,
+                   const corral_spawn_attr *attr, corral_job **ret, corral_diag *diag);
 int job_spawn(const corral_policy *p, char *const argv[], const job_starter *starter, corral_job **ret,
               corral_diag *diag);
 /* Drive a job to its end (blocking); on failure the job is freed. */

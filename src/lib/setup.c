@@ -14,7 +14,7 @@
  *                   finds escaped members by session id.
  *   3. signals      default dispositions, empty mask: the supervisor may ignore or block
  *                   signals (signalfd), the run must not inherit that.
- *      later: pdeathsig (pol) — PR_SET_PDEATHSIG after the signal reset (a reset would not
+ *      pdeathsig (pol) — PR_SET_PDEATHSIG after the signal reset (a reset would not
  *                   clear it, but its signal must have its default action), then check
  *                   getppid() against the parent's pid for a parent that already died.
  *      later: namespaces (pol) — unshare() of user/mount/pid/ipc/uts/net, before
@@ -26,14 +26,15 @@
  *   4. rlimits      setrlimit: after the steps that may need to raise a limit with
  *                   privilege, before the credentials drop (raising a hard limit needs
  *                   CAP_SYS_RESOURCE).
- *      later: credentials (svc/pol) — setgroups, setresgid, setresuid, in that order
- *                   (groups need CAP_SETGID, which setresuid drops); after mounts and
- *                   network, which need privilege.
- *      later: chdir (svc) — after credentials, so the directory is checked with the run's
- *                   own rights (systemd does the same for WorkingDirectory=).
- *   5. stdio        dup2 the run's stdin/stdout/stderr onto 0-2 (svc may open them from
+ *   5. credentials  setgroups, setresgid, setresuid, in that order (groups need
+ *                   CAP_SETGID, which setresuid drops); after mounts and network, which
+ *                   need privilege. corrald's runs (the caller's uid/gid/groups); pol's
+ *                   User=/Group= reuse it.
+ *   6. chdir        after credentials, so the directory is checked with the run's own
+ *                   rights (systemd does the same for WorkingDirectory=).
+ *   7. stdio        dup2 the run's stdin/stdout/stderr onto 0-2 (svc may open them from
  *                   paths here, with the run's credentials).
- *   6. fds          everything above 2 close-on-exec (close_range, 5.11); function mode
+ *   8. fds          everything above 2 close-on-exec (close_range, 5.11); function mode
  *                   closes all but the kept fds and the report pipe.
  *      later: no_new_privs (pol) — after the credentials change (a setuid would be
  *                   refused under a seccomp filter), before seccomp: loading a filter
@@ -42,7 +43,7 @@
  *                   set-up's own system calls; the program runs under it from its first
  *                   instruction. Its BPF is compiled in the parent (filter.c); the child
  *                   only loads it.
- *   7. exec         execve; or, in function mode, close the report pipe (EOF: set-up done)
+ *   9. exec         execve; or, in function mode, close the report pipe (EOF: set-up done)
  *                   and run the function.
  *
  * Adding a step: a SPAWN_STEP_ value (append: the value crosses a pipe), a row in
@@ -50,13 +51,20 @@
  * with what it needs (fds, a pointer to data prepared in the parent) in its setup_op.
  */
 #include <fcntl.h>
+#include <sched.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "filter.h"
+#include "init.h"
+#include "isolation.h"
 #include "macro.h"
+#include "namespace.h"
 #include "rlimit.h"
 #include "setup.h"
 #include "spawn.h"
@@ -103,6 +111,25 @@ static int step_rlimit(const setup_op *op, setup_child *c) {
                 return 0;
         c->detail = set->v[i].resource;
         return err;
+}
+
+static int step_credentials(const setup_op *op, setup_child *c) {
+        const spawn_credentials *cr = op->ptr;
+        /* raw syscalls: glibc's setgroups/setresuid broadcast to threads the child does not have */
+        if (syscall(SYS_setgroups, cr->n_groups, cr->groups) < 0)
+                return errno;
+        if (syscall(SYS_setresgid, cr->gid, cr->gid, cr->gid) < 0)
+                return errno;
+        if (syscall(SYS_setresuid, cr->uid, cr->uid, cr->uid) < 0)
+                return errno;
+        return 0;
+}
+
+static int step_chdir(const setup_op *op, setup_child *c) {
+        const spawn_cwd *cwd = op->ptr;
+        if (cwd->fd >= 0 ? fchdir(cwd->fd) < 0 : chdir(cwd->path) < 0)
+                return errno;
+        return 0;
 }
 
 static int step_stdio(const setup_op *op, setup_child *c) {
@@ -162,14 +189,71 @@ static int step_fn(const setup_op *op, setup_child *c) {
         _exit(req->fn(req->fn_arg));
 }
 
+static int step_pdeathsig(const setup_op *op, setup_child *c) {
+        const iso_child *iso = op->ptr;
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                return errno;
+        /* The parent may have died before the prctl: then nobody would send it. (In a new
+         * pid namespace the parent is outside it and getppid() says 0.) */
+        if (getppid() != iso->parent_pid && !(iso->ns && (iso->ns->clone_flags & CLONE_NEWPID)))
+                return ESRCH;
+        return 0;
+}
+
+static int step_pidns_init(const setup_op *op, setup_child *c) {
+        return init_start(c->errfd);
+}
+
+static int step_namespaces(const setup_op *op, setup_child *c) {
+        const iso_child *iso = op->ptr;
+        return ns_child_enter(iso->ns, &c->detail);
+}
+
+static int step_mounts(const setup_op *op, setup_child *c) {
+        const iso_child *iso = op->ptr;
+        return ns_child_mount(iso->ns, &c->detail);
+}
+
+static int step_no_new_privs(const setup_op *op, setup_child *c) {
+        int r = filter_set_no_new_privs();
+        return r < 0 ? -r : 0;
+}
+
+static int step_seccomp(const setup_op *op, setup_child *c) {
+        const iso_child *iso = op->ptr;
+        int r;
+
+        /* The listener goes out on a fixed fd, the one the filter lets sendmsg() use. */
+        if (c->errfd == FILTER_NOTIFY_SEND_FD) {
+                int fd = fcntl(c->errfd, F_DUPFD_CLOEXEC, FILTER_NOTIFY_SEND_FD + 1);
+                if (fd < 0)
+                        return errno;
+                c->errfd = fd;
+        }
+        if (iso->notify_fd != FILTER_NOTIFY_SEND_FD &&
+            dup3(iso->notify_fd, FILTER_NOTIFY_SEND_FD, O_CLOEXEC) < 0)
+                return errno;
+        r = filter_load_and_send(iso->prog);
+        return r < 0 ? -r : 0;
+}
+
 static const struct {
         const char *name;
         int (*run)(const setup_op *op, setup_child *c);
 } steps[_SPAWN_STEP_MAX] = {
+        [SPAWN_STEP_PDEATHSIG] = { "PR_SET_PDEATHSIG (corral died during the set-up)", step_pdeathsig },
+        [SPAWN_STEP_NAMESPACES] = { "entering the namespaces", step_namespaces },
+        [SPAWN_STEP_MOUNTS] = { "setting up the mounts", step_mounts },
+        [SPAWN_STEP_NO_NEW_PRIVS] = { "no_new_privs", step_no_new_privs },
+        [SPAWN_STEP_SECCOMP] = { "loading the syscall filter", step_seccomp },
+        [SPAWN_STEP_PIDNS_INIT] = { "starting the pid namespace's init", step_pidns_init },
+        [SPAWN_STEP_PIDNS_EXIT] = { "pid namespace", NULL },
         [SPAWN_STEP_CGROUP] = { "joining the run's cgroup", step_cgroup },
         [SPAWN_STEP_SESSION] = { "setsid", step_session },
         [SPAWN_STEP_SIGNALS] = { "resetting the signal mask", step_signals },
         [SPAWN_STEP_RLIMIT] = { "setrlimit", step_rlimit },
+        [SPAWN_STEP_CREDENTIALS] = { "changing to the run's user and groups", step_credentials },
+        [SPAWN_STEP_CHDIR] = { "entering the working directory", step_chdir },
         [SPAWN_STEP_STDIO] = { "setting up stdio", step_stdio },
         [SPAWN_STEP_FDS] = { "closing inherited fds", step_fds },
         [SPAWN_STEP_FDS_KEEP] = { "closing inherited fds", step_fds_keep },
@@ -197,14 +281,34 @@ void setup_plan_build(const spawn_request *req, setup_plan *ret) {
                 add(&p, (setup_op){ .step = SPAWN_STEP_CGROUP, .fd = { req->cgroup_fd, -1, -1 } });
         add(&p, (setup_op){ .step = SPAWN_STEP_SESSION });
         add(&p, (setup_op){ .step = SPAWN_STEP_SIGNALS });
+        if (req->iso) {
+                add(&p, (setup_op){ .step = SPAWN_STEP_PDEATHSIG, .ptr = req->iso });
+                if (req->iso->ns) {
+                        add(&p, (setup_op){ .step = SPAWN_STEP_NAMESPACES, .ptr = req->iso });
+                        if (req->iso->ns->n_mounts)
+                                add(&p, (setup_op){ .step = SPAWN_STEP_MOUNTS, .ptr = req->iso });
+                        /* after the mounts (pid 1 mounted the namespace's /proc), before
+                         * anything pid 1 should not hold: pid 2 goes on from here */
+                        if (req->iso->ns->clone_flags & CLONE_NEWPID)
+                                add(&p, (setup_op){ .step = SPAWN_STEP_PIDNS_INIT });
+                }
+        }
         if (req->rlimits)
                 add(&p, (setup_op){ .step = SPAWN_STEP_RLIMIT, .ptr = req->rlimits });
+        if (req->credentials)
+                add(&p, (setup_op){ .step = SPAWN_STEP_CREDENTIALS, .ptr = req->credentials });
+        if (req->cwd && (req->cwd->fd >= 0 || req->cwd->path))
+                add(&p, (setup_op){ .step = SPAWN_STEP_CHDIR, .ptr = req->cwd });
         add(&p, (setup_op){ .step = SPAWN_STEP_STDIO, .fd = { req->stdio[0], req->stdio[1], req->stdio[2] } });
         if (req->fn) {
                 add(&p, (setup_op){ .step = SPAWN_STEP_FDS_KEEP, .fd = { req->keep_fds[0], req->keep_fds[1], -1 } });
                 add(&p, (setup_op){ .step = SPAWN_STEP_FN, .ptr = req });
         } else {
                 add(&p, (setup_op){ .step = SPAWN_STEP_FDS });
+                if (req->iso && req->iso->prog)
+                        add(&p, (setup_op){ .step = SPAWN_STEP_SECCOMP, .ptr = req->iso });
+                else if (req->iso && req->iso->no_new_privs)
+                        add(&p, (setup_op){ .step = SPAWN_STEP_NO_NEW_PRIVS });
                 add(&p, (setup_op){ .step = SPAWN_STEP_EXEC, .ptr = req });
         }
         *ret = p;
