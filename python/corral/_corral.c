@@ -100,7 +100,26 @@ static PyObject *Policy_set(PolicyObject *self, PyObject *args) {
         Py_RETURN_NONE;
 }
 
+static PyObject *Policy_load(PolicyObject *self, PyObject *args) {
+        PyObject *name_obj = NULL;
+        corral_diag diag = { { 0 } };
+        if (!PyArg_ParseTuple(args, "O&:load", PyUnicode_FSConverter, &name_obj))
+                return NULL;
+        int r = corral_policy_load(self->p, PyBytes_AS_STRING(name_obj), &diag);
+        if (r < 0) {
+                PyObject *ret = diag.message[0] ? PyErr_Format(PyExc_ValueError, "%s", diag.message)
+                                                : PyErr_Format(PyExc_ValueError, "policy %s: %s",
+                                                               PyBytes_AS_STRING(name_obj), strerror(-r));
+                Py_DECREF(name_obj);
+                return ret;
+        }
+        Py_DECREF(name_obj);
+        Py_RETURN_NONE;
+}
+
 static PyMethodDef Policy_methods[] = {
+        { "load", (PyCFunction) Policy_load, METH_VARARGS,
+          "load(name_or_path): apply a policy file (corral_policy_load); ValueError says FILE:LINE" },
         { "set", (PyCFunction) Policy_set, METH_VARARGS,
           "set(key, value): one property by its systemd or corral name; ValueError names a bad one" },
         { NULL },
