@@ -154,7 +154,7 @@ static void account_events(const cg_stats *st, backend_account *a) {
 static int cgroup2_account(corral_job *j, backend_account *ret) {
         cg_stats st = {};
         bool have = j->be.group && cg_group_stats(j->be.group, &st) >= 0;
-        backend_account a = { .exact = true };
+        backend_account a = { .exact = true, .rlimit_cpu_usec = rl_cpu_soft_usec(&j->be.rlimits) };
         account_cpu(j, &st, have, &a);
         account_events(&st, &a);
         a.memory_peak = st.memory_peak;
@@ -171,6 +171,7 @@ static int core_account(corral_job *j, backend_account *ret) {
                 .memory_peak = j->rss_peak > maxrss ? j->rss_peak : maxrss,
                 .pids_peak = j->tasks_peak ? j->tasks_peak : 1,
                 .memory_sampled = true,
+                .rlimit_cpu_usec = rl_cpu_soft_usec(&j->be.rlimits),
                 .inferred = "memory and tasks sampled from /proc: no memory or pids controller",
         };
         account_cpu(j, &st, have, &a);

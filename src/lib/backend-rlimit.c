@@ -131,7 +131,8 @@ static void rlimit_end_tree(corral_job *j) {
                                 struct rusage ru;
                                 if (wait4(pid, NULL, __WALL | WNOHANG, &ru) > 0) {
                                         reaped++;
-                                        j->be.orphan_cpu_usec += timeval_usec(ru.ru_utime) + timeval_usec(ru.ru_stime);
+                                        j->be.orphan_user_usec += timeval_usec(ru.ru_utime);
+                                        j->be.orphan_system_usec += timeval_usec(ru.ru_stime);
                                 }
                         }
                 }
@@ -151,7 +152,7 @@ static int rlimit_cpu_usec(corral_job *j, uint64_t *ret) {
         pid_list_done(&l);
         if (r < 0)
                 return r;
-        *ret = cpu + j->be.orphan_cpu_usec;
+        *ret = cpu + j->be.orphan_user_usec + j->be.orphan_system_usec;
         return 0;
 }
 
@@ -176,12 +177,17 @@ static int rlimit_oom_kills(corral_job *j, uint64_t *ret) {
 }
 
 static int rlimit_account(corral_job *j, backend_account *ret) {
-        uint64_t user = timeval_usec(j->rusage.ru_utime), sys = timeval_usec(j->rusage.ru_stime);
+        /* One source for the total and its split: the rusage of the main process (with the
+         * children it reaped) and of every escaped member we reaped. Members that were
+         * not ours to reap are not in it; SPEC's cpu_time_s = user + system holds. */
+        uint64_t user = timeval_usec(j->rusage.ru_utime) + j->be.orphan_user_usec;
+        uint64_t sys = timeval_usec(j->rusage.ru_stime) + j->be.orphan_system_usec;
         uint64_t maxrss = (uint64_t) j->rusage.ru_maxrss * 1024;
         *ret = (backend_account){
                 .user_usec = user,
                 .system_usec = sys,
-                .cpu_usec = user + sys + j->be.orphan_cpu_usec,
+                .cpu_usec = user + sys,
+                .rlimit_cpu_usec = rl_cpu_soft_usec(&j->be.rlimits),
                 .memory_peak = j->rss_peak > maxrss ? j->rss_peak : maxrss,
                 .pids_peak = j->tasks_peak ? j->tasks_peak : 1,
                 .memory_sampled = true,

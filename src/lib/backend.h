@@ -34,7 +34,8 @@ typedef struct backend_state {
         cg_group *group;          /* cgroup rungs: the run group */
         rl_set rlimits;           /* every rung: applied in the child (RLIMIT_CORE at least) */
         rl_rss_cache rss_cache;   /* fallback memory samples */
-        uint64_t orphan_cpu_usec; /* rlimit: CPU of escaped descendants we reaped */
+        uint64_t orphan_user_usec, orphan_system_usec; /* rlimit: rusage of escaped
+                                                        * descendants we reaped */
         bool subreaper;           /* this process is a child subreaper (prctl) */
 } backend_state;
 
@@ -46,6 +47,7 @@ typedef struct backend_account {
         uint64_t pids_peak;
         bool memory_sampled;   /* memory_peak is a sample (fallback): the verdict may infer from it */
         uint64_t oom, oom_kill, oom_group_kill, pids_max_events, throttled_usec; /* 0 where unknown */
+        uint64_t rlimit_cpu_usec; /* the RLIMIT_CPU soft limit the run had; CORRAL_INFINITY: none */
         bool exact;            /* every figure is a kernel counter: a verdict without inference is precise */
         const char *inferred;  /* what is sampled or guessed on this rung, for evidence.inferred */
 } backend_account;

@@ -84,6 +84,15 @@ void rl_plan(const corral_policy *p, corral_backend backend, rl_set *ret_set,
         *ret_set = s;
 }
 
+uint64_t rl_cpu_soft_usec(const rl_set *set) {
+        for (size_t i = 0; i < set->n; i++)
+                if (set->v[i].resource == RLIMIT_CPU)
+                        return set->v[i].value.rlim_cur == RLIM_INFINITY
+                                       ? CORRAL_INFINITY
+                                       : (uint64_t) set->v[i].value.rlim_cur * USEC_PER_SEC;
+        return CORRAL_INFINITY;
+}
+
 int rl_apply(const rl_set *set, int *ret_errno) {
         for (size_t i = 0; i < set->n; i++)
                 if (syscall(SYS_prlimit64, 0, set->v[i].resource, &set->v[i].value, NULL) < 0) {

@@ -26,6 +26,9 @@ typedef struct rl_set {
 void rl_plan(const corral_policy *p, corral_backend backend, rl_set *ret_set,
              corral_enforcement *ret_enforcement);
 
+/* The RLIMIT_CPU soft limit in the set, in usec; CORRAL_INFINITY without one. */
+uint64_t rl_cpu_soft_usec(const rl_set *set);
+
 /* In the child, between clone and exec: async-signal-safe. Returns the failing index or -1. */
 int rl_apply(const rl_set *set, int *ret_errno);
 
