@@ -230,6 +230,12 @@ static PyObject *Job_wait(JobObject *self, PyObject *unused) {
         self->busy = 1;
         while (!self->done) {
                 int fd = corral_job_fd(self->job);
+                /* A signal that arrived before we block (say, during the spawn) is pending
+                 * in Python only: poll would not see it. */
+                if (!etype && PyErr_CheckSignals() < 0) {
+                        PyErr_Fetch(&etype, &evalue, &etb);
+                        (void) corral_job_interrupt(self->job);
+                }
                 Py_BEGIN_ALLOW_THREADS
                 r = corral_job_dispatch(self->job);
                 pr = 0;

@@ -29,7 +29,8 @@ def test_ok_and_every_json_field(limits):
     for k in JSON_KEYS:
         assert getattr(r, k) == r.json[k]
     assert r.backend == (BACKEND if BACKEND != "auto" else r.backend)
-    assert set(r.enforcement) == {"memory", "wall_time", "cpu_time"}
+    assert {"memory", "wall_time", "cpu_time"} <= set(r.enforcement)
+    assert "tasks" not in r.enforcement  # only the limits that were set
     assert r.evidence["memory_max_bytes"] == 256 << 20
     assert r.exit_status == 0
 
