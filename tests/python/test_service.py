@@ -19,7 +19,7 @@ import pytest
 
 import corral
 import workloads
-from conftest import IN_VM, SLOW
+from conftest import IN_VM, SLOW, STARTUP
 
 UNPRIVILEGED = 1000 if IN_VM else 65534
 
@@ -80,11 +80,15 @@ def service(tmp_path_factory):
                           '--config "$4" --socket-mode 0666', "sh", cg, exe, sock, str(conf)],
                          stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30 * SLOW
-    while not os.path.exists(sock):
-        if p.poll() is not None or time.monotonic() > deadline:
-            log.close()
-            pytest.fail("corrald did not start: %s" % (d / "corrald.log").read_text())
-        time.sleep(0.05)
+    while True:  # the socket exists from bind(), answers from listen()
+        try:
+            corral.connect(sock).close()
+            break
+        except ConnectionError:
+            if p.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                pytest.fail("corrald did not start: %s" % (d / "corrald.log").read_text())
+            time.sleep(0.05)
     yield sock
     p.send_signal(signal.SIGTERM)
     try:
@@ -119,7 +123,7 @@ def test_connect_functions_by_spawn(service):
             c.call(workloads.raise_custom, "pear", wall_time=60 * SLOW)
         assert isinstance(e.value.__cause__, corral.RemoteTraceback)
         with pytest.raises(corral.WallTimeout):
-            c.call(workloads.sleep, 30, wall_time=5 * SLOW)
+            c.call(workloads.sleep, 30, wall_time=STARTUP)
         with pytest.raises(ValueError, match="spawn"):
             c.call(workloads.add, 1, start_method="fork")
 
