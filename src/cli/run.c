@@ -37,6 +37,8 @@ static void run_usage(FILE *f) {
               "      --result-file PATH   write the JSON result to PATH\n"
               "      --capture            capture the command's stdout/stderr into the result\n"
               "      --backend B          auto (default), cgroup2, cgroup2-core or rlimit\n"
+              "      --cgroup-base PATH   CGroupBase: a cgroup v2 directory for the run groups\n"
+              "                           (default: found by placement; env CORRAL_CGROUP_BASE)\n"
               "  -h, --help               this text\n"
               "\n"
               "Exit status: the command's own; 128+N if it died of signal N; 124 wall or CPU\n"
@@ -92,7 +94,8 @@ static int wait_job(corral_job *job, int sigfd) {
 }
 
 int verb_run(int argc, char *argv[]) {
-        enum { OPT_CPUS = 256, OPT_GRACE, OPT_JSON, OPT_RESULT_FILE, OPT_BACKEND, OPT_CAPTURE };
+        enum { OPT_CPUS = 256, OPT_GRACE, OPT_JSON, OPT_RESULT_FILE, OPT_BACKEND, OPT_CAPTURE,
+               OPT_CGROUP_BASE };
         static const struct option options[] = {
                 { "memory", required_argument, NULL, 'm' },
                 { "time", required_argument, NULL, 't' },
@@ -105,6 +108,7 @@ int verb_run(int argc, char *argv[]) {
                 { "result-file", required_argument, NULL, OPT_RESULT_FILE },
                 { "backend", required_argument, NULL, OPT_BACKEND },
                 { "capture", no_argument, NULL, OPT_CAPTURE },
+                { "cgroup-base", required_argument, NULL, OPT_CGROUP_BASE },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -117,6 +121,8 @@ int verb_run(int argc, char *argv[]) {
                 cli_error("out of memory");
                 return CLI_EXIT_FAILURE;
         }
+        if (cli_policy_from_env(p) < 0)
+                goto out;
         opterr = 0;
         optind = 1;
         while ((c = getopt_long(argc, argv, "+m:t:c:n:p:h", options, NULL)) >= 0) {
@@ -159,6 +165,9 @@ int verb_run(int argc, char *argv[]) {
                 case OPT_CAPTURE:
                         r = cli_policy_set(p, "CaptureOutput", "yes");
                         break;
+                case OPT_CGROUP_BASE:
+                        r = cli_policy_set(p, "CGroupBase", optarg);
+                        break;
                 case 'h':
                         run_usage(stdout);
                         corral_policy_free(p);
@@ -180,10 +189,11 @@ int verb_run(int argc, char *argv[]) {
                 goto out;
         }
 
-        /* The CLI is a single-purpose supervisor: orphans of the run come to it, and when it
-         * is alone in a delegated cgroup it moves aside so the cgroup can hold run groups. */
+        /* The CLI is a single-purpose supervisor: orphans of the run come to it, and it
+         * places itself where run groups get controllers (moving aside in a delegated
+         * cgroup, or into a systemd scope, CGroupBase= or a namespace group). */
         (void) corral_become_subreaper();
-        (void) corral_claim_cgroup(NULL);
+        (void) corral_place(p, NULL);
 
         /* A shell starts background jobs with SIGINT ignored; an ignored signal never reaches a
          * signalfd. A stop request must always stop the run gracefully, so take SIGINT and

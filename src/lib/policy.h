@@ -18,6 +18,7 @@ typedef enum policy_memory_rlimit {
 #define POLICY_DEFAULT_GRACE_USEC (200 * 1000ULL)
 #define POLICY_DEFAULT_CAPTURE_MAX (1024 * 1024ULL)
 #define POLICY_DEFAULT_OUTPUT_MAX (16 * 1024 * 1024ULL)
+#define POLICY_CGROUP_BASE_MAX 512
 
 struct corral_policy {
         uint64_t memory_max;          /* MemoryMax=, bytes; CORRAL_INFINITY = unset */
@@ -33,6 +34,7 @@ struct corral_policy {
         uint64_t capture_max;         /* CaptureMax=: per stream */
         uint64_t output_max;          /* OutputMax=: corral_run_fn() result bytes */
         corral_start_method start_method; /* StartMethod=fork|forkserver (functions) */
+        char cgroup_base[POLICY_CGROUP_BASE_MAX]; /* CGroupBase=: placement rule 3, "" = unset */
 };
 
 /* Total physical memory, for MemoryMax=N%. */

@@ -11,6 +11,7 @@
 
 #include "corral.h"
 #include "macro.h"
+#include "placement.h"
 
 _public_ int corral_result_exit_code(const corral_result *r) {
         switch (r->status) {
@@ -133,7 +134,18 @@ _public_ int corral_result_to_json(const corral_result *r, char **ret_json) {
         if (!o)
                 return -ENOMEM;
         json_object_set_new(o, "enforcement", enforcement_to_json(&r->enforcement));
-        json_object_set_new(o, "evidence", evidence_to_json(r));
+        json_t *ev = evidence_to_json(r);
+        corral_placement pl;
+        /* Placement is per process: the rule that gave this process its base. */
+        if (ev && place_current(&pl))
+                json_object_set_new(ev, "placement",
+                                    json_pack("{s:s, s:i, s:o, s:o}", "rule",
+                                              corral_placement_rule_to_string(pl.rule), "rule_number",
+                                              (int) pl.rule, "base", string_or_null(pl.base), "unit",
+                                              string_or_null(pl.unit)));
+        else if (ev)
+                json_object_set_new(ev, "placement", json_null());
+        json_object_set_new(o, "evidence", ev);
         if (r->stdout_capture.data || r->stderr_capture.data || r->stdout_capture.truncated) {
                 json_object_set_new(o, "stdout", bytes_to_json(&r->stdout_capture));
                 json_object_set_new(o, "stderr", bytes_to_json(&r->stderr_capture));
