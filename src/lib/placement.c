@@ -202,6 +202,12 @@ static int confirm_base(corral_placement *pl, corral_placement_rule rule) {
         }
         snprintf(pl->base, sizeof pl->base, "%s", cg_base_path(b));
         cg_base_free(b);
+        /* Enable the controllers in the base ourselves: libcgroup's create walks
+         * subtree_control from the mount root, which an unprivileged owner of a delegated
+         * base cannot write above it; then its writes are no-ops. */
+        _cleanup_close_ int fd = open(pl->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0)
+                (void) enable_controllers(fd);
         pl->rule = rule;
         return 0;
 }

@@ -51,7 +51,7 @@ static struct {
 static void load_once(void) {
         lib.dl = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
         if (!lib.dl) {
-                snprintf(lib.error, sizeof lib.error, "cannot load libsystemd.so.0: %s", dlerror());
+                snprintf(lib.error, sizeof lib.error, "libsystemd.so.0 not installed (%s)", dlerror());
                 return;
         }
 #define SYM(field, name)                                                                            \
@@ -86,7 +86,7 @@ static int load(char why[static SDBUS_WHY_MAX]) {
         pthread_once(&once, load_once);
         if (lib.error[0]) {
                 snprintf(why, SDBUS_WHY_MAX, "%s", lib.error);
-                return -ENOPKG;
+                return -EOPNOTSUPP;
         }
         return 0;
 }
