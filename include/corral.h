@@ -157,6 +157,25 @@ int corral_policy_set(corral_policy *p, const char *key, const char *value, corr
 /* The same from "Key=Value". */
 int corral_policy_set_assignment(corral_policy *p, const char *assignment, corral_diag *diag);
 
+/*
+ * Apply a policy file: systemd-style Key=Value lines with the keys above, '#' or ';'
+ * comments; later lines override earlier ones (and later corral_policy_set() calls
+ * override the file). NAME (letters, digits, '_', '.', '-') is looked up in
+ * /etc/corral/policies, then in the shipped datadir/corral/policies ($CORRAL_POLICY_PATH,
+ * ':'-separated, replaces both); anything with a '/' is a path. On error p is unchanged
+ * and diag says "FILE:LINE: Key: reason" (or why the file could not be read).
+ */
+int corral_policy_load(corral_policy *p, const char *name_or_path, corral_diag *diag);
+/* The same, but only a NAME, never a path: for services loading a policy a client names. */
+int corral_policy_load_name(corral_policy *p, const char *name, corral_diag *diag);
+/*
+ * The effective settings of p as policy-file lines (defaults commented out), each with
+ * what would enforce it on this host ("# cgroup", "# rlimit-data", "# none", ...); free()
+ * the text. Returns how many of the limits set would be enforced by nothing here (>= 0),
+ * or -errno.
+ */
+int corral_policy_explain(const corral_policy *p, char **ret_text);
+
 /* ---- jobs ---- */
 
 /*
@@ -283,7 +302,11 @@ int corral_backend_from_string(const char *s, corral_backend *ret);
 /* The exit code `corral run` uses for this result (SPEC: 124, 125, 126, 127, 137, 128+N, ...). */
 int corral_result_exit_code(const corral_result *r);
 
-/* The result as one line of JSON (SPEC "Result"); free() it. */
+/*
+ * The result as one line of JSON (SPEC "Result"); free() it. Strings that are not UTF-8
+ * get U+FFFD for their bad bytes; counts past 2^63-1 are written as 2^63-1. -EINVAL for
+ * a time that is not finite or a status/backend out of range, -ENOMEM.
+ */
 int corral_result_to_json(const corral_result *r, char **ret_json);
 
 /* ---- environment ---- */

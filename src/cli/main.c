@@ -8,6 +8,7 @@
 static void usage(FILE *f) {
         fputs("Usage: corral run [OPTIONS] -- COMMAND [ARGS...]\n"
               "       corral doctor [--json] [--backend B]\n"
+              "       corral policy check NAME|PATH...\n"
               "       corral --version | --help\n"
               "\n"
               "Run COMMAND under kernel-enforced limits and report why it stopped.\n"
@@ -24,6 +25,8 @@ int main(int argc, char *argv[]) {
                 return verb_run(argc - 1, argv + 1);
         if (strcmp(argv[1], "doctor") == 0)
                 return verb_doctor(argc - 1, argv + 1);
+        if (strcmp(argv[1], "policy") == 0)
+                return verb_policy(argc - 1, argv + 1);
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
                 usage(stdout);
                 return 0;

@@ -16,3 +16,4 @@ int cli_policy_from_env(corral_policy *p);
 
 int verb_run(int argc, char *argv[]);
 int verb_doctor(int argc, char *argv[]);
+int verb_policy(int argc, char *argv[]);

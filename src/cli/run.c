@@ -31,6 +31,8 @@ static void run_usage(FILE *f) {
               "      --cpus X             CPUQuota: throttle to X CPUs (0.5 = CPUQuota=50%)\n"
               "      --grace DURATION     TimeoutStopSec: SIGTERM -> SIGKILL grace (default 200ms)\n"
               "  -p, --property KEY=VALUE any policy property (MemoryRlimit=as, Unenforced=refuse, ...)\n"
+              "      --policy NAME|PATH   apply a policy file (untrusted, compiler, ...) at this point;\n"
+              "                           options after it override it\n"
               "\n"
               "Output:\n"
               "      --json               print the JSON result as the last line of stdout\n"
@@ -94,7 +96,7 @@ static int wait_job(corral_job *job, int sigfd) {
 }
 
 int verb_run(int argc, char *argv[]) {
-        enum { OPT_CPUS = 256, OPT_GRACE, OPT_JSON, OPT_RESULT_FILE, OPT_BACKEND, OPT_CAPTURE,
+        enum { OPT_CPUS = 256, OPT_GRACE, OPT_JSON, OPT_RESULT_FILE, OPT_BACKEND, OPT_CAPTURE, OPT_POLICY,
                OPT_CGROUP_BASE };
         static const struct option options[] = {
                 { "memory", required_argument, NULL, 'm' },
@@ -108,6 +110,7 @@ int verb_run(int argc, char *argv[]) {
                 { "result-file", required_argument, NULL, OPT_RESULT_FILE },
                 { "backend", required_argument, NULL, OPT_BACKEND },
                 { "capture", no_argument, NULL, OPT_CAPTURE },
+                { "policy", required_argument, NULL, OPT_POLICY },
                 { "cgroup-base", required_argument, NULL, OPT_CGROUP_BASE },
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -165,6 +168,13 @@ int verb_run(int argc, char *argv[]) {
                 case OPT_CAPTURE:
                         r = cli_policy_set(p, "CaptureOutput", "yes");
                         break;
+                case OPT_POLICY: {
+                        corral_diag diag = {};
+                        r = corral_policy_load(p, optarg, &diag);
+                        if (r < 0)
+                                cli_error("%s", diag.message[0] ? diag.message : strerror(-r));
+                        break;
+                }
                 case OPT_CGROUP_BASE:
                         r = cli_policy_set(p, "CGroupBase", optarg);
                         break;

@@ -65,6 +65,8 @@ int cg_group_cpu_usage(cg_group *g, uint64_t *ret_usec);
 /* memory.events oom_kill only: the race check before an action. */
 int cg_group_oom_kills(cg_group *g, uint64_t *ret);
 int cg_group_stats(cg_group *g, cg_stats *ret);
+/* memory.current and pids.current (with controllers only, else -EOPNOTSUPP). */
+int cg_group_memory_current(cg_group *g, uint64_t *ret_bytes, uint64_t *ret_tasks);
 
 /* Move this process into <own cgroup>/supervisor when it is alone there (corral_claim_cgroup). */
 int cg_claim_own(char why[static CG_WHY_MAX]);

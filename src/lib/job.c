@@ -1,17 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A job's life: pick the backend (the ladder cgroup2 -> cgroup2-core -> rlimit),
- * create the run group, start the child, hand the epoll set to the monitor, and once
- * the tree is gone read the kernel's accounting, decide the verdict, remove the group.
- * Every path that gives up still produces a finished job with a result and leaves no
- * group, fd or process behind.
+ * A job's life, and the owner of the job: take a rung from the ladder (backend.c),
+ * which creates the run's container, start the child into it (spawn.c, or a function's
+ * starter), hand the epoll set to the monitor, and once the monitor says the tree is
+ * gone write the result (outcome.c) and remove the container. Every path that gives up
+ * still produces a finished job with a result and leaves no group, fd or process behind.
  *
- * Also the process-wide pieces: the list of live jobs (a subreaper must know which of
- * its children are whose), corral_become_subreaper() and corral_claim_cgroup().
+ * Also the process-wide calls corral_become_subreaper() and corral_claim_cgroup().
  */
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,205 +21,27 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "forkserver.h"
 #include "job.h"
+#include "live.h"
 #include "macro.h"
 #include "spawn.h"
 
 extern char **environ;
 
-static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
-static corral_job *live_head;
-
-static void live_add(corral_job *j) {
-        pthread_mutex_lock(&live_lock);
-        j->live_next = live_head;
-        if (live_head)
-                live_head->live_prev = j;
-        live_head = j;
-        j->live = true;
-        pthread_mutex_unlock(&live_lock);
-}
-
-static void live_remove(corral_job *j) {
-        pthread_mutex_lock(&live_lock);
-        if (j->live) {
-                if (j->live_prev)
-                        j->live_prev->live_next = j->live_next;
-                else
-                        live_head = j->live_next;
-                if (j->live_next)
-                        j->live_next->live_prev = j->live_prev;
-                j->live = false;
-                j->live_next = j->live_prev = NULL;
-        }
-        pthread_mutex_unlock(&live_lock);
-}
-
-/* The main pids of every other live job, and the forkserver (our child, but not a run's
- * escaped descendant): never ours to kill or reap. */
-static void live_mains(const corral_job *self, pid_list *ret) {
-        pid_t server = forkserver_pid();
-        if (server > 0)
-                (void) pid_list_add(ret, server);
-        pthread_mutex_lock(&live_lock);
-        for (corral_job *j = live_head; j; j = j->live_next)
-                if (j != self && j->pid > 0)
-                        (void) pid_list_add(ret, j->pid);
-        pthread_mutex_unlock(&live_lock);
-}
-
-bool job_sole_fallback_job(const corral_job *self) {
-        bool sole = true;
-        pthread_mutex_lock(&live_lock);
-        for (corral_job *j = live_head; j; j = j->live_next)
-                if (j != self && !j->group)
-                        sole = false;
-        pthread_mutex_unlock(&live_lock);
-        return sole;
-}
-
-int job_tree(corral_job *j, pid_list *ret, unsigned flags) {
-        int r = 0;
-        if (j->pid <= 0)
-                return 0;
-        /* Descendants that kept the run's session, wherever they were re-parented. */
-        if (flags & TREE_SESSION) {
-                r = rl_add_session(ret, j->pid);
-                if (r < 0)
-                        return r;
-        }
-        if (j->phase == JOB_RUNNING) {
-                r = rl_add_descendants(ret, &j->pid, 1);
-                if (r < 0)
-                        return r;
-        }
-        if ((flags & TREE_ORPHANS) && j->subreaper) {
-                /* Escaped descendants (setsid + double fork) were re-parented to us. */
-                pid_list skip = {}, orphans = {};
-                live_mains(j, &skip);
-                if (j->phase == JOB_RUNNING)
-                        (void) pid_list_add(&skip, j->pid);
-                r = rl_add_own_children(&orphans, &skip);
-                if (r >= 0)
-                        r = rl_add_descendants(ret, orphans.pids, orphans.n);
-                pid_list_done(&skip);
-                pid_list_done(&orphans);
-        }
-        return r;
-}
-
-unsigned job_tree_kill_flags(const corral_job *j) {
-        bool sole = job_sole_fallback_job(j);
-        if (j->subreaper && sole)
-                return TREE_ORPHANS;
-        return TREE_SESSION | (sole ? TREE_ORPHANS : 0);
-}
-
-static bool is_zombie(int pid, bool *ret_ours) {
-        char path[32], buf[512];
-        snprintf(path, sizeof path, "/proc/%d/stat", pid);
-        FILE *f = fopen(path, "re");
-        *ret_ours = false;
-        if (!f)
-                return true; /* gone */
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        char *p = strrchr(buf, ')');
-        char state;
-        int ppid;
-        if (!p || sscanf(p + 2, "%c %d", &state, &ppid) != 2)
-                return true;
-        *ret_ours = ppid == getpid();
-        return state == 'Z' || state == 'X';
-}
-
-void job_reap_orphans(corral_job *j) {
-        /* SIGKILL every member until none is left alive, reaping the ones that are ours.
-         * A scan is not atomic: a member re-parented to us between reading our children
-         * and its former parent's is in neither list. So only two clean scans in a row
-         * (nothing alive, nothing reaped) end it. Bounded: a member stuck in the kernel
-         * (D state) does not hang the supervisor. */
-        int clean = 0;
-        for (int round = 0; round < 200 && clean < 2; round++) {
-                pid_list l = {};
-                size_t alive = 0, reaped = 0;
-                if (job_tree(j, &l, job_tree_kill_flags(j)) < 0) {
-                        pid_list_done(&l);
-                        return;
-                }
-                for (size_t i = 0; i < l.n; i++) {
-                        bool ours;
-                        int pid = l.pids[i];
-                        if (!is_zombie(pid, &ours)) {
-                                if (!j->killed) {
-                                        j->killed = true;
-                                        job_signal_sent(j, SIGKILL);
-                                }
-                                (void) kill(pid, SIGKILL);
-                                alive++;
-                        } else if (ours) {
-                                struct rusage ru;
-                                if (wait4(pid, NULL, __WALL | WNOHANG, &ru) > 0) {
-                                        reaped++;
-                                        j->orphan_cpu_usec +=
-                                                (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * USEC_PER_SEC +
-                                                (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-                                }
-                        }
-                }
-                pid_list_done(&l);
-                clean = alive == 0 && reaped == 0 ? clean + 1 : 0;
-                if (alive > 0)
-                        usleep(1000);
-        }
-}
-
-/* A subreaper inherits the run's dead orphans: reap them, or they linger as zombies. */
-static void reap_zombie_orphans(corral_job *j) {
-        pid_list skip = {}, mine = {};
-        if (!j->subreaper)
-                return;
-        live_mains(j, &skip);
-        if (rl_add_own_children(&mine, &skip) >= 0)
-                for (size_t i = 0; i < mine.n; i++) {
-                        bool ours;
-                        if (is_zombie(mine.pids[i], &ours) && ours)
-                                (void) waitpid(mine.pids[i], NULL, __WALL | WNOHANG);
-                }
-        pid_list_done(&skip);
-        pid_list_done(&mine);
-}
-
-static double usec_to_s(uint64_t usec) {
-        return (double) usec / 1e6;
-}
-
-static uint64_t timeval_usec(struct timeval tv) {
-        return (uint64_t) tv.tv_sec * USEC_PER_SEC + (uint64_t) tv.tv_usec;
-}
-
 static void release_resources(corral_job *j) {
-        if (j->group) {
-                if (j->epfd >= 0) {
-                        /* After rmdir the event fds report errors forever: leave epoll first. */
-                        (void) epoll_ctl(j->epfd, EPOLL_CTL_DEL, cg_group_events_fd(j->group), NULL);
-                        if (cg_group_memory_events_fd(j->group) >= 0)
-                                (void) epoll_ctl(j->epfd, EPOLL_CTL_DEL, cg_group_memory_events_fd(j->group),
-                                                 NULL);
-                }
-                (void) cg_group_remove(j->group);
-                j->group = NULL;
-        }
-        j->base = cg_base_free(j->base);
+        /* After rmdir a group's event fds report errors forever: leave epoll first. */
+        for (size_t i = 0; i < j->n_event_fds; i++)
+                if (j->epfd >= 0)
+                        (void) epoll_ctl(j->epfd, EPOLL_CTL_DEL, j->event_fds[i], NULL);
+        j->n_event_fds = 0;
+        if (j->ops)
+                j->ops->remove(j);
         for (size_t i = 0; i < j->n_watches; i++)
                 if (j->epfd >= 0)
                         (void) epoll_ctl(j->epfd, EPOLL_CTL_DEL, j->watches[i].fd, NULL);
         j->n_watches = 0;
         j->pidfd = safe_close(j->pidfd);
         j->timerfd = safe_close(j->timerfd);
-        rl_rss_cache_clear(&j->rss_cache);
         for (int i = 0; i < 2; i++)
                 j->capture[i].fd = safe_close(j->capture[i].fd);
         live_remove(j);
@@ -237,16 +57,17 @@ static _printf_(4, 5) void job_fail(corral_job *j, corral_status status, int err
         va_start(ap, fmt);
         vsnprintf(res->error, sizeof res->error, fmt, ap);
         va_end(ap);
-        res->backend = j->backend;
+        res->backend = j->ops ? j->ops->id : j->policy.backend;
         res->precise = false;
 
         if (j->pid > 0 && j->pidfd >= 0) {
                 siginfo_t info;
                 (void) syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
                 (void) spawn_wait_pidfd(j->pidfd, &info, NULL, WEXITED);
+                j->pid = 0;
         }
-        if (j->group)
-                (void) cg_group_kill(j->group);
+        if (j->ops)
+                j->ops->kill(j);
         release_resources(j);
 
         j->done_fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -270,7 +91,8 @@ static void on_exec_report(void *userdata, int fd) {
         j->report_fd = safe_close(j->report_fd);
 }
 
-void job_finish(corral_job *j) {
+/* The tree is gone: the result, then nothing of the run is left. */
+static void job_finish(corral_job *j) {
         corral_result *res = j->result;
 
         /* The child wrote its report before it exited: it is there to read now. */
@@ -283,103 +105,15 @@ void job_finish(corral_job *j) {
                 res->status = CORRAL_STATUS_SPAWN_ERROR;
                 res->error_errno = j->exec_failure.err;
                 snprintf(res->error, sizeof res->error, "%s: %s", j->name, what);
-                res->backend = j->backend;
-                res->wall_time_s = usec_to_s(j->exit_usec - j->start_usec);
-                if (j->group)
-                        reap_zombie_orphans(j);
+                res->backend = j->ops->id;
+                res->wall_time_s = (double) (j->exit_usec - j->start_usec) / 1e6;
+                live_reap_zombie_orphans(j);
                 release_resources(j);
                 j->phase = JOB_DONE;
                 return;
         }
-        verdict_input in = {
-                .backend = j->backend,
-                .exit_how = j->info.si_code,
-                .exit_value = j->info.si_status,
-                .action = j->action,
-                .oom_kill_before_action = j->oom_kill_before_action,
-                .cpu_limit_usec = j->policy.cpu_time_max_usec,
-                .memory_limit = j->policy.memory_max,
-        };
-        cg_stats st = {};
-        bool have_stats = j->group && cg_group_stats(j->group, &st) >= 0;
-        uint64_t maxrss = (uint64_t) j->rusage.ru_maxrss * 1024;
-
-        res->backend = j->backend;
-        res->wall_time_s = usec_to_s(j->exit_usec - j->start_usec);
-        if (have_stats) {
-                res->cpu_time_s = usec_to_s(st.usage_usec);
-                res->user_time_s = usec_to_s(st.user_usec);
-                res->system_time_s = usec_to_s(st.system_usec);
-                in.cpu_usage_usec = st.usage_usec;
-        } else {
-                uint64_t user = timeval_usec(j->rusage.ru_utime), sys = timeval_usec(j->rusage.ru_stime);
-                res->user_time_s = usec_to_s(user);
-                res->system_time_s = usec_to_s(sys);
-                in.cpu_usage_usec = user + sys + j->orphan_cpu_usec;
-                res->cpu_time_s = usec_to_s(in.cpu_usage_usec);
-        }
-
-        if (j->backend == CORRAL_BACKEND_CGROUP2) {
-                res->memory_peak_bytes = st.memory_peak;
-                res->pids_peak = st.pids_peak;
-                res->oom_kills = st.oom_kill;
-                res->pids_limit_hits = st.pids_max_events;
-                in.oom = st.oom;
-                in.oom_kill = st.oom_kill;
-        } else {
-                res->memory_peak_bytes = j->rss_peak > maxrss ? j->rss_peak : maxrss;
-                res->pids_peak = j->tasks_peak ? j->tasks_peak : 1;
-                in.rss_peak = res->memory_peak_bytes;
-        }
-        res->evidence.oom = st.oom;
-        res->evidence.oom_kill = st.oom_kill;
-        res->evidence.oom_group_kill = st.oom_group_kill;
-        res->evidence.pids_max = st.pids_max_events;
-        res->evidence.cpu_throttled_s = usec_to_s(st.throttled_usec);
-        res->evidence.memory_max_bytes = j->policy.memory_max == CORRAL_INFINITY ? 0 : j->policy.memory_max;
-        res->evidence.rss_peak_sampled_bytes = j->rss_peak;
-
-        if (j->status_lost) {
-                /* exit_code and signal stay null */
-        } else if (j->info.si_code == CLD_EXITED) {
-                res->has_exit_code = true;
-                res->exit_code = j->info.si_status;
-        } else
-                res->signal = j->info.si_status;
-
-        verdict v;
-        verdict_decide(&in, &v);
-        res->status = v.status;
-        res->evidence.limit_hit = v.limit_hit;
-        if (v.limit_hit && strcmp(v.limit_hit, "RuntimeMaxSec") == 0)
-                res->evidence.deadline_s = usec_to_s(j->policy.runtime_max_usec);
-        else if (v.limit_hit && strcmp(v.limit_hit, "CPUTimeMaxSec") == 0)
-                res->evidence.deadline_s = usec_to_s(j->policy.cpu_time_max_usec);
-        if (v.note)
-                snprintf(res->error, sizeof res->error, "%s", v.note);
-        if (j->status_lost) {
-                /* A limit corral acted on is still known; how the process ended is not. */
-                if (v.status == CORRAL_STATUS_OK || v.status == CORRAL_STATUS_EXITED ||
-                    v.status == CORRAL_STATUS_SIGNALED)
-                        res->status = CORRAL_STATUS_INTERNAL_ERROR;
-                snprintf(res->error, sizeof res->error,
-                         "the exit status was taken by another reaper in this process (SIGCHLD "
-                         "ignored, or waitpid(-1)); Linux >= 6.15 keeps it for corral");
-        }
-
-        if (j->backend == CORRAL_BACKEND_CGROUP2) {
-                res->precise = v.inferred == NULL;
-                res->evidence.inferred = v.inferred;
-        } else {
-                res->precise = false;
-                res->evidence.inferred =
-                        v.inferred ? v.inferred
-                        : j->backend == CORRAL_BACKEND_CGROUP2_CORE
-                                ? "memory and tasks sampled from /proc: no memory or pids controller"
-                                : "memory from rusage and /proc samples, CPU time from rusage: no cgroup";
-        }
-
-        reap_zombie_orphans(j);
+        outcome_write(j);
+        live_reap_zombie_orphans(j);
         if (j->starter.finish)
                 j->starter.finish(j->starter.userdata, res);
         for (int i = 0; i < 2; i++) {
@@ -414,46 +148,6 @@ static int job_new(const corral_policy *p, corral_job **ret) {
                 return r;
         }
         *ret = j;
-        return 0;
-}
-
-/* One cgroup rung: a base and a group in it, or why not. */
-static int try_cgroup_rung(corral_job *j, corral_backend rung, char why[static CG_WHY_MAX]) {
-        bool controllers = rung == CORRAL_BACKEND_CGROUP2;
-        int r = cg_base_find(controllers, &j->base, why);
-        if (r >= 0) {
-                cg_base_sweep(j->base);
-                r = cg_group_create(j->base, &j->policy, controllers, &j->group, why);
-        }
-        if (r < 0) {
-                j->base = cg_base_free(j->base);
-                return r;
-        }
-        j->backend = rung;
-        return 0;
-}
-
-/* Climb down the ladder until a rung works; an explicitly requested rung must work. */
-static int choose_backend(corral_job *j) {
-        static const corral_backend cgroup_rungs[] = { CORRAL_BACKEND_CGROUP2, CORRAL_BACKEND_CGROUP2_CORE };
-        corral_backend want = j->policy.backend;
-
-        for (size_t i = 0; i < ELEMENTSOF(cgroup_rungs); i++) {
-                corral_backend rung = cgroup_rungs[i];
-                char why[CG_WHY_MAX];
-                if (want != CORRAL_BACKEND_AUTO && want != rung)
-                        continue;
-                int r = try_cgroup_rung(j, rung, why);
-                if (r >= 0)
-                        return 0;
-                if (want == rung) {
-                        j->backend = want;
-                        job_fail(j, CORRAL_STATUS_INTERNAL_ERROR, -r, "backend %s is not usable here: %s",
-                                 corral_backend_to_string(rung), why);
-                        return r;
-                }
-        }
-        j->backend = CORRAL_BACKEND_RLIMIT;
         return 0;
 }
 
@@ -550,21 +244,18 @@ int job_spawn(const corral_policy *p, char *const argv[], const job_starter *sta
                 job_fail(j, CORRAL_STATUS_INTERNAL_ERROR, ENOMEM, "out of memory");
                 return 0;
         }
-        {
-                int v = 0;
-                if (prctl(PR_GET_CHILD_SUBREAPER, &v) >= 0)
-                        j->subreaper = v != 0;
-        }
-
-        if (choose_backend(j) < 0)
+        char why[CG_WHY_MAX];
+        r = backend_choose(j, &j->ops, &j->result->enforcement, why);
+        if (r < 0) {
+                job_fail(j, CORRAL_STATUS_INTERNAL_ERROR, -r, "backend %s is not usable here: %s",
+                         corral_backend_to_string(j->policy.backend), why);
                 return 0;
-
-        rl_plan(&j->policy, j->backend, &j->rlimits, &j->result->enforcement);
+        }
         const char *unenforced = first_unenforced(&j->result->enforcement);
         if (unenforced && j->policy.refuse_unenforced) {
                 job_fail(j, CORRAL_STATUS_SPAWN_ERROR, EOPNOTSUPP,
                          "%s cannot be enforced on the %s backend (Unenforced=refuse)", unenforced,
-                         corral_backend_to_string(j->backend));
+                         corral_backend_to_string(j->ops->id));
                 return 0;
         }
 
@@ -589,11 +280,10 @@ int job_spawn(const corral_policy *p, char *const argv[], const job_starter *sta
                 .path = path,
                 .argv = argv,
                 .envp = environ,
-                .cgroup_fd = j->group ? cg_group_dirfd(j->group) : -EBADF,
-                .rlimits = &j->rlimits,
                 .stdio = { stdio[0], stdio[1], stdio[2] },
                 .keep_fds = { -1, -1 },
         };
+        j->ops->prepare_start(j, &req);
         spawn_failure failure;
         live_add(j);
         j->start_usec = now_usec();
@@ -641,7 +331,11 @@ _public_ int corral_job_dispatch(corral_job *job) {
                 return -EINVAL;
         if (job->phase == JOB_DONE)
                 return 1;
-        return monitor_dispatch(job);
+        int r = monitor_dispatch(job);
+        if (r <= 0)
+                return r;
+        job_finish(job);
+        return 1;
 }
 
 _public_ int corral_job_interrupt(corral_job *job) {

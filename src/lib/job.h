@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A run in progress: what job.c (life cycle, backend ladder, result) and monitor.c
- * (the epoll set, deadlines, actions) share.
+ * A run in progress: the state the life cycle (job.c, outcome.c), the monitor
+ * (monitor.c) and the backends (backend*.c) share. The comment on struct corral_job
+ * says which file writes which field.
  */
 #pragma once
 
@@ -10,9 +11,11 @@
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
+#include <time.h>
 
-#include "cgroup.h"
+#include "backend.h"
 #include "corral.h"
+#include "macro.h"
 #include "policy.h"
 #include "rlimit.h"
 #include "spawn.h"
@@ -62,12 +65,20 @@ typedef struct job_watch {
 
 #define JOB_MAX_WATCHES 4
 
+/*
+ * The job. job.c owns it (creates, drives, frees it); the others are called with it.
+ * Who writes what:
+ *   job.c       policy, ops (once, by the ladder), pid, pidfd, epfd, report_fd, starter,
+ *               watches, result (failures), phase JOB_DONE, live links (through live.c)
+ *   monitor.c   timerfd, deadlines, action*, killed, info/rusage/exit_usec (reaping),
+ *               rss_peak/tasks_peak (samples), capture bytes, phase JOB_DRAINING
+ *   outcome.c   result (the finished run's figures and verdict)
+ *   backend*.c  be (their per-run state); killed and signals_sent via job_note_kill()
+ */
 struct corral_job {
         corral_policy policy;
-        corral_backend backend;
-        cg_base *base;
-        cg_group *group;
-        rl_set rlimits;
+        const backend_ops *ops;  /* the rung, chosen once */
+        backend_state be;
 
         pid_t pid;
         int pidfd;
@@ -75,6 +86,8 @@ struct corral_job {
         int timerfd;
         int done_fd; /* eventfd that keeps a finished job's fd readable */
         capture_stream capture[2];
+        int event_fds[BACKEND_MAX_EVENT_FDS]; /* the backend's, in the epoll set */
+        size_t n_event_fds;
 
         job_phase phase;
         uint64_t start_usec;     /* CLOCK_MONOTONIC, just before clone */
@@ -98,11 +111,8 @@ struct corral_job {
         bool status_lost;        /* another reaper in this process took it (see spawn_wait_pidfd) */
         struct rusage rusage;
         uint64_t exit_usec;
-        uint64_t rss_peak;       /* fallback: sampled tree RSS */
-        rl_rss_cache rss_cache;
+        uint64_t rss_peak;       /* sampled tree memory (fallback memory watch) */
         uint64_t tasks_peak;
-        uint64_t orphan_cpu_usec; /* CPU of escaped descendants we reaped */
-        bool subreaper;
 
         job_starter starter;
         job_watch watches[JOB_MAX_WATCHES];
@@ -113,13 +123,45 @@ struct corral_job {
         bool live;
 };
 
-uint64_t now_usec(void);
+static inline uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
 
-/* monitor.c */
+static inline uint64_t timeval_usec(struct timeval tv) {
+        return (uint64_t) tv.tv_sec * USEC_PER_SEC + (uint64_t) tv.tv_usec;
+}
+
+/* Record a signal corral sent to the run (SPEC evidence.signals_sent). */
+static inline void job_note_signal(corral_job *j, int sig) {
+        corral_result *res = j->result;
+        if (res->evidence.n_signals_sent >= CORRAL_MAX_SIGNALS_SENT)
+                return;
+        res->evidence.signals_sent[res->evidence.n_signals_sent++] = (corral_signal_sent){
+                .signal = sig,
+                .at_s = (double) (now_usec() - j->start_usec) / 1e6,
+        };
+}
+
+/* Mark the tree killed and record the SIGKILL, once. */
+static inline void job_note_kill(corral_job *j) {
+        if (j->killed)
+                return;
+        j->killed = true;
+        job_note_signal(j, SIGKILL);
+}
+
+/* monitor.c: called by job.c, calls only the backend. */
 int monitor_start(corral_job *j);
+/* 0 while the run goes on, 1 once the tree is gone and output drained (job.c then
+ * finishes the job), -errno. */
 int monitor_dispatch(corral_job *j);
 void monitor_act(corral_job *j, verdict_action action);
 void monitor_kill_everything(corral_job *j);
+
+/* outcome.c: the finished run's result from the backend's accounting and the verdict. */
+void outcome_write(corral_job *j);
 
 /* job.c */
 /* corral_spawn() for any starter: argv names the run (argv[0] is resolved only when
@@ -133,18 +175,3 @@ int job_add_watch(corral_job *j, int fd, void (*on_ready)(void *userdata, int fd
 /* Stop watching fd, e.g. at EOF (a pipe whose writers are gone stays readable). Safe
  * from inside its own on_ready. */
 void job_remove_watch(corral_job *j, int fd);
-void job_finish(corral_job *j);
-/* Members of a fallback run's tree: its session, its descendants, and (as subreaper)
- * escaped descendants that were re-parented to us. */
-enum {
-        TREE_ORPHANS = 1 << 0, /* children re-parented to us (needs the subreaper) */
-        TREE_SESSION = 1 << 1, /* a /proc scan for the run's session: costly, for kills */
-};
-int job_tree(corral_job *j, pid_list *ret, unsigned flags);
-/* The cheapest flags that still find every member for a kill: a sole job whose
- * supervisor is the subreaper sees all of them through its children. */
-unsigned job_tree_kill_flags(const corral_job *j);
-/* Reap escaped descendants that are ours; returns how many still live. */
-void job_reap_orphans(corral_job *j);
-bool job_sole_fallback_job(const corral_job *j);
-void job_signal_sent(corral_job *j, int sig);

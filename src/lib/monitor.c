@@ -40,16 +40,6 @@
 #define SAMPLE_GROWTH_BYTES_PER_SEC (4ULL << 30)
 #define CPU_CHECK_FLOOR_USEC (1 * USEC_PER_MSEC)
 
-uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
-static bool fallback(const corral_job *j) {
-        return j->backend != CORRAL_BACKEND_CGROUP2;
-}
-
 static int rearm(corral_job *j) {
         uint64_t next = j->wall_deadline;
         if (j->cpu_check_at < next)
@@ -71,22 +61,6 @@ static int rearm(corral_job *j) {
         return 0;
 }
 
-/* The tree's CPU time so far: exact from cpu.stat with a group, summed from /proc without. */
-static int tree_cpu_usec(corral_job *j, uint64_t *ret) {
-        if (j->group)
-                return cg_group_cpu_usage(j->group, ret);
-        pid_list l = {};
-        uint64_t cpu = 0;
-        int r = job_tree(j, &l, TREE_ORPHANS);
-        if (r >= 0)
-                r = rl_cpu_usec(&l, &cpu);
-        pid_list_done(&l);
-        if (r < 0)
-                return r;
-        *ret = cpu + j->orphan_cpu_usec;
-        return 0;
-}
-
 static void schedule_cpu_check(corral_job *j, uint64_t now, uint64_t used) {
         uint64_t limit = j->policy.cpu_time_max_usec;
         uint64_t remaining = used < limit ? limit - used : 0;
@@ -100,7 +74,7 @@ static double cpu_rate(const corral_job *j) {
         double n = 1;
         if (sched_getaffinity(0, sizeof set, &set) >= 0)
                 n = CPU_COUNT(&set);
-        if (j->backend == CORRAL_BACKEND_CGROUP2 && j->policy.cpu_quota_ppm > 0) {
+        if (j->ops->kernel_cpu_quota && j->policy.cpu_quota_ppm > 0) {
                 double q = (double) j->policy.cpu_quota_ppm / 1e6;
                 if (q < n)
                         n = q;
@@ -133,15 +107,11 @@ int monitor_start(corral_job *j) {
         r = watch(j, j->pidfd, EPOLLIN);
         if (r < 0)
                 return r;
-        if (j->group) {
-                r = watch(j, cg_group_events_fd(j->group), EPOLLPRI);
+        j->n_event_fds = j->ops->event_fds(j, j->event_fds);
+        for (size_t i = 0; i < j->n_event_fds; i++) {
+                r = watch(j, j->event_fds[i], EPOLLPRI);
                 if (r < 0)
                         return r;
-                if (cg_group_memory_events_fd(j->group) >= 0) {
-                        r = watch(j, cg_group_memory_events_fd(j->group), EPOLLPRI);
-                        if (r < 0)
-                                return r;
-                }
         }
         for (int i = 0; i < 2; i++)
                 if (j->capture[i].fd >= 0) {
@@ -157,43 +127,17 @@ int monitor_start(corral_job *j) {
         j->cpu_rate = cpu_rate(j);
         if (j->policy.cpu_time_max_usec != CORRAL_INFINITY)
                 schedule_cpu_check(j, now, 0);
-        if (fallback(j) && j->policy.memory_max != CORRAL_INFINITY)
+        if (j->ops->samples_memory && j->policy.memory_max != CORRAL_INFINITY)
                 j->sample_at = now + SAMPLE_INTERVAL_USEC;
         return rearm(j);
-}
-
-void job_signal_sent(corral_job *j, int sig) {
-        corral_result *res = j->result;
-        if (res->evidence.n_signals_sent >= CORRAL_MAX_SIGNALS_SENT)
-                return;
-        res->evidence.signals_sent[res->evidence.n_signals_sent++] = (corral_signal_sent){
-                .signal = sig,
-                .at_s = (double) (now_usec() - j->start_usec) / 1e6,
-        };
-}
-
-static void signal_tree(corral_job *j, int sig) {
-        if (j->group) {
-                (void) cg_group_signal(j->group, sig);
-                return;
-        }
-        pid_list l = {};
-        if (job_tree(j, &l, job_tree_kill_flags(j)) >= 0)
-                for (size_t i = 0; i < l.n; i++)
-                        (void) kill(l.pids[i], sig);
-        pid_list_done(&l);
 }
 
 void monitor_kill_everything(corral_job *j) {
         if (j->killed)
                 return;
-        j->killed = true;
         j->kill_at = NEVER;
-        job_signal_sent(j, SIGKILL);
-        if (j->group)
-                (void) cg_group_kill(j->group);
-        else
-                signal_tree(j, SIGKILL);
+        job_note_kill(j);
+        j->ops->kill(j);
 }
 
 void monitor_act(corral_job *j, verdict_action action) {
@@ -202,14 +146,12 @@ void monitor_act(corral_job *j, verdict_action action) {
 
         /* Decide races by what happened first: an OOM kill the kernel already counted,
          * or CPU time already past its budget, came before this action. */
-        if (j->group) {
-                uint64_t kills = 0;
-                if (cg_group_oom_kills(j->group, &kills) >= 0 && kills > 0)
-                        j->oom_kill_before_action = true;
-        }
+        uint64_t kills = 0;
+        if (j->ops->oom_kills(j, &kills) >= 0 && kills > 0)
+                j->oom_kill_before_action = true;
         if (action == VERDICT_ACTION_WALL && j->policy.cpu_time_max_usec != CORRAL_INFINITY) {
                 uint64_t used;
-                if (tree_cpu_usec(j, &used) >= 0 && used >= j->policy.cpu_time_max_usec)
+                if (j->ops->cpu_usec(j, &used) >= 0 && used >= j->policy.cpu_time_max_usec)
                         action = VERDICT_ACTION_CPU;
         }
         j->action = action;
@@ -222,33 +164,23 @@ void monitor_act(corral_job *j, verdict_action action) {
                 (void) rearm(j);
                 return;
         }
-        job_signal_sent(j, SIGTERM);
-        signal_tree(j, SIGTERM);
+        job_note_signal(j, SIGTERM);
+        j->ops->signal(j, SIGTERM);
         j->kill_at = j->action_usec + j->policy.timeout_stop_usec;
         /* An interruption arrives outside the timer's handler: arm the grace period now. */
         (void) rearm(j);
 }
 
-static void sample_fallback(corral_job *j, uint64_t now) {
-        pid_list l = {};
-        uint64_t rss = 0;
-        int r;
+/* The memory watch of rungs without a kernel memory limit. */
+static void sample_memory(corral_job *j, uint64_t now) {
+        uint64_t rss = 0, tasks = 0;
 
-        if (j->group) {
-                _cleanup_free_ int *pids = NULL;
-                size_t n = 0;
-                r = cg_group_pids(j->group, &pids, &n);
-                for (size_t i = 0; r >= 0 && i < n; i++)
-                        r = pid_list_add(&l, pids[i]);
-        } else
-                r = job_tree(j, &l, TREE_ORPHANS);
-        if (r >= 0 && rl_sample_rss_cached(&j->rss_cache, &l, &rss) >= 0) {
+        if (j->ops->memory(j, &rss, &tasks) >= 0) {
                 if (rss > j->rss_peak)
                         j->rss_peak = rss;
-                if (l.n > j->tasks_peak)
-                        j->tasks_peak = l.n;
+                if (tasks > j->tasks_peak)
+                        j->tasks_peak = tasks;
         }
-        pid_list_done(&l);
         /* Like the CPU check: sample again when the tree could first reach the limit at
          * the assumed growth rate, between 20 ms and 200 ms from now. */
         uint64_t headroom = rss < j->policy.memory_max ? j->policy.memory_max - rss : 0;
@@ -269,10 +201,10 @@ static void on_timer(corral_job *j) {
         if (j->wall_deadline <= now)
                 monitor_act(j, VERDICT_ACTION_WALL);
         if (j->sample_at <= now)
-                sample_fallback(j, now);
+                sample_memory(j, now);
         if (j->cpu_check_at <= now) {
                 uint64_t used;
-                if (tree_cpu_usec(j, &used) < 0)
+                if (j->ops->cpu_usec(j, &used) < 0)
                         j->cpu_check_at = now + SAMPLE_INTERVAL_USEC;
                 else if (used >= j->policy.cpu_time_max_usec)
                         monitor_act(j, VERDICT_ACTION_CPU);
@@ -301,11 +233,7 @@ static void on_main_exit(corral_job *j) {
         (void) rearm(j);
 
         /* Whatever the main process left behind dies now. */
-        if (j->group) {
-                if (cg_group_populated(j->group) > 0)
-                        monitor_kill_everything(j);
-        } else
-                job_reap_orphans(j);
+        j->ops->end_tree(j);
 }
 
 /* Read one chunk; returns -EAGAIN when nothing is there yet. */
@@ -355,6 +283,13 @@ static void drain_captures(corral_job *j) {
         }
 }
 
+static bool is_event_fd(const corral_job *j, int fd) {
+        for (size_t i = 0; i < j->n_event_fds; i++)
+                if (j->event_fds[i] == fd)
+                        return true;
+        return false;
+}
+
 int monitor_dispatch(corral_job *j) {
         struct epoll_event evs[8];
 
@@ -370,14 +305,9 @@ int monitor_dispatch(corral_job *j) {
                         on_timer(j);
                 else if (fd == j->pidfd)
                         on_main_exit(j);
-                else if (j->group && fd == cg_group_memory_events_fd(j->group)) {
-                        char buf[512];
-                        /* reading through this fd re-arms its notification */
-                        ssize_t _unused_ m = pread(fd, buf, sizeof buf, 0);
-                } else if (j->group && fd == cg_group_events_fd(j->group)) {
-                        char buf[128];
-                        ssize_t _unused_ m = pread(fd, buf, sizeof buf, 0);
-                } else {
+                else if (is_event_fd(j, fd))
+                        j->ops->on_event(j, fd);
+                else {
                         bool handled = false;
                         for (size_t w = 0; w < j->n_watches; w++)
                                 if (j->watches[w].fd == fd) {
@@ -389,9 +319,8 @@ int monitor_dispatch(corral_job *j) {
                 }
         }
 
-        if (j->phase == JOB_DRAINING && (!j->group || cg_group_populated(j->group) == 0)) {
+        if (j->phase == JOB_DRAINING && j->ops->populated(j) == 0) {
                 drain_captures(j);
-                job_finish(j);
                 return 1;
         }
         return 0;

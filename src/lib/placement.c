@@ -232,9 +232,12 @@ static int rule_configured(corral_placement *pl, const char *mount, const char *
         while (strlen(path) > 1 && path[strlen(path) - 1] == '/')
                 path[strlen(path) - 1] = '\0';
 
+        bool created = false;
         fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 && errno == ENOENT && mkdir(path, 0755) == 0)
+        if (fd < 0 && errno == ENOENT && mkdir(path, 0755) == 0) {
+                created = true;
                 fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
         if (fd < 0) {
                 r = negative_errno();
                 snprintf(why, 512, "CGroupBase=%s: cannot open %s: %s", base, path, strerror(-r));
@@ -248,6 +251,12 @@ static int rule_configured(corral_placement *pl, const char *mount, const char *
         r = adopt_base(fd, path, inner);
         if (r < 0) {
                 snprintf(why, 512, "CGroupBase=%s: %s", base, inner);
+                /* A base we made and cannot use is not left behind (its empty supervisor
+                 * leaf goes with it). */
+                if (created) {
+                        (void) unlinkat(fd, "supervisor", AT_REMOVEDIR);
+                        (void) rmdir(path);
+                }
                 return r;
         }
         return confirm_base(pl, CORRAL_PLACEMENT_CONFIGURED);
@@ -434,4 +443,10 @@ done:
                 *ret = pl;
         pthread_mutex_unlock(&place_lock);
         return 0;
+}
+
+int place_find_base(const corral_policy *p, bool controllers, cg_base **ret, char why[static CG_WHY_MAX]) {
+        if (p->cgroup_base[0])
+                (void) corral_place(p, NULL);
+        return cg_base_find(controllers, ret, why);
 }

@@ -338,6 +338,21 @@ _printf_(2, 3) static int diag_fail(corral_diag *diag, const char *fmt, ...) {
 #define QUOTE(s) (strlen(s) > DIAG_QUOTE_MAX ? DIAG_QUOTE_MAX - 3 : (int) strlen(s)), (s), \
                  (strlen(s) > DIAG_QUOTE_MAX ? "..." : "")
 
+size_t policy_key_count(void) {
+        return ELEMENTSOF(properties);
+}
+
+const char *policy_key_name(size_t i) {
+        return i < ELEMENTSOF(properties) ? properties[i].key : NULL;
+}
+
+int policy_set_why(corral_policy *p, const char *key, const char *value, char *why) {
+        for (size_t i = 0; i < ELEMENTSOF(properties); i++)
+                if (strcmp(key, properties[i].key) == 0)
+                        return properties[i].set(p, value, why);
+        return -ENOENT;
+}
+
 _public_ int corral_policy_set(corral_policy *p, const char *key, const char *value,
                                corral_diag *diag) {
         char why[PARSE_WHY_MAX] = "";
@@ -346,18 +361,12 @@ _public_ int corral_policy_set(corral_policy *p, const char *key, const char *va
         if (!p || !key || !value)
                 return diag_fail(diag, "invalid argument: policy, key and value are required");
 
-        for (size_t i = 0; i < ELEMENTSOF(properties); i++) {
-                if (strcmp(key, properties[i].key) != 0)
-                        continue;
-
-                r = properties[i].set(p, value, why);
-                if (r < 0)
-                        return diag_fail(diag, "%s value '%.*s%s': %s", properties[i].key,
-                                         QUOTE(value), why);
-                return 0;
-        }
-
-        return diag_fail(diag, "unknown property '%.*s%s'", QUOTE(key));
+        r = policy_set_why(p, key, value, why);
+        if (r == -ENOENT)
+                return diag_fail(diag, "unknown property '%.*s%s'", QUOTE(key));
+        if (r < 0)
+                return diag_fail(diag, "%s value '%.*s%s': %s", key, QUOTE(value), why);
+        return 0;
 }
 
 _public_ int corral_policy_set_assignment(corral_policy *p, const char *assignment,

@@ -20,6 +20,22 @@ typedef enum policy_memory_rlimit {
 #define POLICY_DEFAULT_OUTPUT_MAX (16 * 1024 * 1024ULL)
 #define POLICY_CGROUP_BASE_MAX 512
 
+/* Native system call numbers a filter can name (x86-64 and aarch64 stay below 512). */
+#define POLICY_SYSCALL_MAX 1024
+
+/*
+ * SystemCallFilter= and friends, by value (a policy is copied into each job). Parsed by
+ * filter.c; entry[nr] is 0 when the native syscall nr is not listed, FILTER_ENTRY_LISTED
+ * when listed, or an errno (1..4095) for a deny-list entry written "name:ERRNO".
+ */
+typedef struct policy_filter {
+        bool set;                /* a non-empty SystemCallFilter= was given */
+        bool allow_list;         /* the first assignment had no '~' */
+        bool arch_native;        /* SystemCallArchitectures=native */
+        int error_number;        /* SystemCallErrorNumber=: 0 kills the run */
+        int16_t entry[POLICY_SYSCALL_MAX];
+} policy_filter;
+
 struct corral_policy {
         uint64_t memory_max;          /* MemoryMax=, bytes; CORRAL_INFINITY = unset */
         uint64_t tasks_max;           /* TasksMax=; CORRAL_INFINITY = unset */
@@ -34,8 +50,16 @@ struct corral_policy {
         uint64_t capture_max;         /* CaptureMax=: per stream */
         uint64_t output_max;          /* OutputMax=: corral_run_fn() result bytes */
         corral_start_method start_method; /* StartMethod=fork|forkserver (functions) */
+        policy_filter filter;         /* SystemCallFilter=, SystemCallErrorNumber=, SystemCallArchitectures= */
+        bool no_new_privileges;       /* NoNewPrivileges=; forced on by a filter */
         char cgroup_base[POLICY_CGROUP_BASE_MAX]; /* CGroupBase=: placement rule 3, "" = unset */
 };
 
 /* Total physical memory, for MemoryMax=N%. */
 uint64_t policy_physical_memory(void);
+
+/* Set one property; -ENOENT for an unknown key, -EINVAL with why (PARSE_WHY_MAX) for a bad value. */
+int policy_set_why(corral_policy *p, const char *key, const char *value, char *why);
+/* The keys corral_policy_set() takes, in the order they are documented. */
+size_t policy_key_count(void);
+const char *policy_key_name(size_t i);

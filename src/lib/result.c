@@ -5,7 +5,10 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,32 +39,28 @@ _public_ int corral_result_exit_code(const corral_result *r) {
         }
 }
 
-static json_t *string_or_null(const char *s) {
-        return s && *s ? json_string(s) : json_null();
-}
-
-/* Captured bytes may be anything: invalid UTF-8 becomes U+FFFD so the JSON stays valid. */
-static json_t *bytes_to_json(const corral_bytes *b) {
-        json_t *s = json_stringn((const char *) b->data ? (const char *) b->data : "", b->size);
+/* Bytes as a JSON string: invalid UTF-8 becomes U+FFFD so the JSON stays valid. */
+static json_t *utf8_to_json(const char *data, size_t size) {
+        json_t *s = json_stringn(data ? data : "", size);
         if (s)
                 return s;
-        char *clean = malloc(b->size * 3 + 1);
+        char *clean = malloc(size * 3 + 1);
         if (!clean)
-                return json_null();
+                return NULL;
         size_t n = 0;
-        for (size_t i = 0; i < b->size;) {
-                unsigned char c = b->data[i];
+        for (size_t i = 0; i < size;) {
+                unsigned char c = (unsigned char) data[i];
                 size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-                bool ok = len > 0 && i + len <= b->size && c != 0;
+                bool ok = len > 0 && i + len <= size;
                 for (size_t k = 1; ok && k < len; k++)
-                        ok = (b->data[i + k] & 0xc0) == 0x80;
+                        ok = ((unsigned char) data[i + k] & 0xc0) == 0x80;
                 if (ok) {
-                        json_t *probe = json_stringn((const char *) b->data + i, len);
+                        json_t *probe = json_stringn(data + i, len);
                         ok = probe != NULL;
                         json_decref(probe);
                 }
                 if (ok) {
-                        memcpy(clean + n, b->data + i, len);
+                        memcpy(clean + n, data + i, len);
                         n += len;
                         i += len;
                 } else {
@@ -72,7 +71,26 @@ static json_t *bytes_to_json(const corral_bytes *b) {
         }
         json_t *s2 = json_stringn(clean, n);
         free(clean);
-        return s2 ? s2 : json_null();
+        return s2;
+}
+
+/* Messages quote the user's input (a command name, a path) and snprintf may cut a
+ * multi-byte character in half: never let that cost the whole result. */
+static json_t *string_or_null(const char *s) {
+        return s && *s ? utf8_to_json(s, strlen(s)) : json_null();
+}
+
+static json_t *string_or_empty(const char *s) {
+        return utf8_to_json(s, strlen(s));
+}
+
+static json_t *bytes_to_json(const corral_bytes *b) {
+        return utf8_to_json((const char *) b->data, b->size);
+}
+
+/* jansson's integers are int64: a count past it (MemoryMax=15E) is capped, not wrapped. */
+static json_int_t count(uint64_t v) {
+        return v > INT64_MAX ? INT64_MAX : (json_int_t) v;
 }
 
 static json_t *enforcement_to_json(const corral_enforcement *e) {
@@ -103,18 +121,29 @@ static json_t *evidence_to_json(const corral_result *r) {
                          "limit_hit", string_or_null(r->evidence.limit_hit),
                          "deadline_s", r->evidence.deadline_s,
                          "signals_sent", signals ? signals : json_null(),
-                         "oom", (json_int_t) r->evidence.oom,
-                         "oom_kill", (json_int_t) r->evidence.oom_kill,
-                         "oom_group_kill", (json_int_t) r->evidence.oom_group_kill,
-                         "pids_max", (json_int_t) r->evidence.pids_max,
+                         "oom", count(r->evidence.oom),
+                         "oom_kill", count(r->evidence.oom_kill),
+                         "oom_group_kill", count(r->evidence.oom_group_kill),
+                         "pids_max", count(r->evidence.pids_max),
                          "cpu_throttled_s", r->evidence.cpu_throttled_s,
-                         "memory_max_bytes", (json_int_t) r->evidence.memory_max_bytes,
-                         "rss_peak_sampled_bytes", (json_int_t) r->evidence.rss_peak_sampled_bytes,
+                         "memory_max_bytes", count(r->evidence.memory_max_bytes),
+                         "rss_peak_sampled_bytes", count(r->evidence.rss_peak_sampled_bytes),
                          "inferred", string_or_null(r->evidence.inferred));
 }
 
+/* JSON has no NaN or infinity: a time that is neither a measurement nor a limit. */
+static bool times_finite(const corral_result *r) {
+        bool ok = isfinite(r->wall_time_s) && isfinite(r->cpu_time_s) && isfinite(r->user_time_s) &&
+                  isfinite(r->system_time_s) && isfinite(r->evidence.deadline_s) &&
+                  isfinite(r->evidence.cpu_throttled_s) && r->evidence.n_signals_sent <= CORRAL_MAX_SIGNALS_SENT;
+        for (size_t i = 0; ok && i < r->evidence.n_signals_sent; i++)
+                ok = isfinite(r->evidence.signals_sent[i].at_s);
+        return ok;
+}
+
 _public_ int corral_result_to_json(const corral_result *r, char **ret_json) {
-        if (!r || !ret_json)
+        if (!r || !ret_json || !times_finite(r) || !corral_status_to_string(r->status) ||
+            !corral_backend_to_string(r->backend))
                 return -EINVAL;
         json_t *o = json_pack("{s:s, s:o, s:o, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:s, s:b, s:o}",
                               "status", corral_status_to_string(r->status),
@@ -124,40 +153,41 @@ _public_ int corral_result_to_json(const corral_result *r, char **ret_json) {
                               "cpu_time_s", r->cpu_time_s,
                               "user_time_s", r->user_time_s,
                               "system_time_s", r->system_time_s,
-                              "memory_peak_bytes", (json_int_t) r->memory_peak_bytes,
-                              "oom_kills", (json_int_t) r->oom_kills,
-                              "pids_peak", (json_int_t) r->pids_peak,
-                              "pids_limit_hits", (json_int_t) r->pids_limit_hits,
+                              "memory_peak_bytes", count(r->memory_peak_bytes),
+                              "oom_kills", count(r->oom_kills),
+                              "pids_peak", count(r->pids_peak),
+                              "pids_limit_hits", count(r->pids_limit_hits),
                               "backend", corral_backend_to_string(r->backend),
                               "precise", r->precise,
                               "error", string_or_null(r->error));
         if (!o)
                 return -ENOMEM;
-        json_object_set_new(o, "enforcement", enforcement_to_json(&r->enforcement));
+        /* json_object_set_new() takes a NULL value as a failure (and frees nothing). */
+        int fail = json_object_set_new(o, "enforcement", enforcement_to_json(&r->enforcement));
         json_t *ev = evidence_to_json(r);
         corral_placement pl;
         /* Placement is per process: the rule that gave this process its base. */
         if (ev && place_current(&pl))
-                json_object_set_new(ev, "placement",
-                                    json_pack("{s:s, s:i, s:o, s:o}", "rule",
-                                              corral_placement_rule_to_string(pl.rule), "rule_number",
-                                              (int) pl.rule, "base", string_or_null(pl.base), "unit",
-                                              string_or_null(pl.unit)));
+                fail |= json_object_set_new(ev, "placement",
+                                            json_pack("{s:s, s:i, s:o, s:o}", "rule",
+                                                      corral_placement_rule_to_string(pl.rule), "rule_number",
+                                                      (int) pl.rule, "base", string_or_null(pl.base), "unit",
+                                                      string_or_null(pl.unit)));
         else if (ev)
-                json_object_set_new(ev, "placement", json_null());
-        json_object_set_new(o, "evidence", ev);
+                fail |= json_object_set_new(ev, "placement", json_null());
+        fail |= json_object_set_new(o, "evidence", ev);
         if (r->stdout_capture.data || r->stderr_capture.data || r->stdout_capture.truncated) {
-                json_object_set_new(o, "stdout", bytes_to_json(&r->stdout_capture));
-                json_object_set_new(o, "stderr", bytes_to_json(&r->stderr_capture));
-                json_object_set_new(o, "stdout_truncated", json_boolean(r->stdout_capture.truncated));
-                json_object_set_new(o, "stderr_truncated", json_boolean(r->stderr_capture.truncated));
+                fail |= json_object_set_new(o, "stdout", bytes_to_json(&r->stdout_capture));
+                fail |= json_object_set_new(o, "stderr", bytes_to_json(&r->stderr_capture));
+                fail |= json_object_set_new(o, "stdout_truncated", json_boolean(r->stdout_capture.truncated));
+                fail |= json_object_set_new(o, "stderr_truncated", json_boolean(r->stderr_capture.truncated));
         }
         if (r->fn_output.data)
-                json_object_set_new(o, "output_bytes", json_integer((json_int_t) r->fn_output.size));
+                fail |= json_object_set_new(o, "output_bytes", json_integer(count(r->fn_output.size)));
         if (r->crash_report)
-                json_object_set_new(o, "crash_report", json_string(r->crash_report));
+                fail |= json_object_set_new(o, "crash_report", string_or_empty(r->crash_report));
 
-        char *s = json_dumps(o, JSON_REAL_PRECISION(9));
+        char *s = fail ? NULL : json_dumps(o, JSON_REAL_PRECISION(9));
         json_decref(o);
         if (!s)
                 return -ENOMEM;

@@ -84,6 +84,15 @@ void rl_plan(const corral_policy *p, corral_backend backend, rl_set *ret_set,
         *ret_set = s;
 }
 
+uint64_t rl_cpu_soft_usec(const rl_set *set) {
+        for (size_t i = 0; i < set->n; i++)
+                if (set->v[i].resource == RLIMIT_CPU)
+                        return set->v[i].value.rlim_cur == RLIM_INFINITY
+                                       ? CORRAL_INFINITY
+                                       : (uint64_t) set->v[i].value.rlim_cur * USEC_PER_SEC;
+        return CORRAL_INFINITY;
+}
+
 int rl_apply(const rl_set *set, int *ret_errno) {
         for (size_t i = 0; i < set->n; i++)
                 if (syscall(SYS_prlimit64, 0, set->v[i].resource, &set->v[i].value, NULL) < 0) {
@@ -229,6 +238,22 @@ int rl_add_own_children(pid_list *l, const pid_list *skip) {
                         r = pid_list_add(l, mine.pids[i]);
         pid_list_done(&mine);
         return r < 0 ? r : 0;
+}
+
+bool rl_is_zombie(int pid, bool *ret_ours) {
+        char path[32], buf[512];
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
+        *ret_ours = false;
+        int r = read_file_at(AT_FDCWD, path, buf, sizeof buf, NULL);
+        if (r < 0)
+                return true; /* gone */
+        char *p = strrchr(buf, ')');
+        char state;
+        int ppid;
+        if (!p || sscanf(p + 2, "%c %d", &state, &ppid) != 2)
+                return true;
+        *ret_ours = ppid == getpid();
+        return state == 'Z' || state == 'X';
 }
 
 void rl_rss_cache_clear(rl_rss_cache *c) {

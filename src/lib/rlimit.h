@@ -26,6 +26,9 @@ typedef struct rl_set {
 void rl_plan(const corral_policy *p, corral_backend backend, rl_set *ret_set,
              corral_enforcement *ret_enforcement);
 
+/* The RLIMIT_CPU soft limit in the set, in usec; CORRAL_INFINITY without one. */
+uint64_t rl_cpu_soft_usec(const rl_set *set);
+
 /* In the child, between clone and exec: async-signal-safe. Returns the failing index or -1. */
 int rl_apply(const rl_set *set, int *ret_errno);
 
@@ -44,6 +47,9 @@ int rl_add_descendants(pid_list *l, const int *roots, size_t n_roots);
 int rl_add_session(pid_list *l, int sid);
 /* This process's children (all threads'), except those in skip. */
 int rl_add_own_children(pid_list *l, const pid_list *skip);
+
+/* Is pid dead (a zombie, or gone)? *ret_ours: it is a child of this process. */
+bool rl_is_zombie(int pid, bool *ret_ours);
 
 /* statm fds kept open between the fallback's memory samples (open+close cost more than
  * the read). A cached fd of a dead process fails to read and is replaced. */

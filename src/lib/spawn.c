@@ -13,10 +13,10 @@
  * for (output and crash pipes), and runs the function instead of exec. The forkserver
  * calls this same code in its helper process.
  *
- * The child, between clone and exec, only makes async-signal-safe system calls: join
- * the group, setsid, default signal dispositions and an empty mask, rlimits, stdio,
- * mark every other fd close-on-exec, exec. Any failure is written as (step, errno) to
- * the pipe and the child _exits; exec closes the pipe, so EOF means success.
+ * The child, between clone and exec, runs the set-up plan built here before clone
+ * (setup.c, where the steps and their order are written down). Any failure is written
+ * as (step, errno) to the pipe and the child _exits; exec closes the pipe, so EOF
+ * means success.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 
 #include "macro.h"
+#include "setup.h"
 #include "spawn.h"
 
 #ifndef CLONE_PIDFD
@@ -36,9 +37,6 @@
 #endif
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -92,78 +90,6 @@ int spawn_resolve(const char *name, char **ret_path) {
         return r;
 }
 
-static _noreturn_ void child_fail(int fd, int step, int err, int detail) {
-        spawn_failure f = { step, err, detail };
-        ssize_t _unused_ n = write(fd, &f, sizeof f);
-        _exit(127);
-}
-
-/* Everything between clone and exec. Async-signal-safe system calls only. */
-static _noreturn_ void child_run(const spawn_request *req, int errfd, bool join_cgroup) {
-        if (join_cgroup && req->cgroup_fd >= 0) {
-                int fd = openat(req->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-                if (fd < 0 || write(fd, "0", 1) != 1)
-                        child_fail(errfd, SPAWN_STEP_CGROUP, errno, 0);
-                close(fd);
-        }
-        if (setsid() < 0)
-                child_fail(errfd, SPAWN_STEP_SESSION, errno, 0);
-
-        /* The supervisor may ignore or block signals (signalfd); the run must not inherit that. */
-        struct sigaction dfl = { .sa_handler = SIG_DFL };
-        for (int sig = 1; sig < NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) sigaction(sig, &dfl, NULL);
-        uint64_t empty = 0;
-        if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty) < 0)
-                child_fail(errfd, SPAWN_STEP_SIGNALS, errno, 0);
-
-        if (req->rlimits) {
-                int err, i = rl_apply(req->rlimits, &err);
-                if (i >= 0)
-                        child_fail(errfd, SPAWN_STEP_RLIMIT, err, req->rlimits->v[i].resource);
-        }
-
-        for (int i = 0; i < 3; i++)
-                if (req->stdio[i] >= 0 && req->stdio[i] != i) {
-                        if (dup2(req->stdio[i], i) < 0)
-                                child_fail(errfd, SPAWN_STEP_STDIO, errno, i);
-                } else if (req->stdio[i] == i) {
-                        int flags = fcntl(i, F_GETFD);
-                        if (flags >= 0)
-                                (void) fcntl(i, F_SETFD, flags & ~FD_CLOEXEC);
-                }
-
-        if (!req->fn) {
-                /* Only 0-2 survive exec; the error pipe is already CLOEXEC. (5.11) */
-                if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-                        child_fail(errfd, SPAWN_STEP_FDS, errno, 0);
-                execve(req->path, req->argv, req->envp);
-                child_fail(errfd, SPAWN_STEP_EXEC, errno, 0);
-        }
-
-        /* Function mode: keep 0-2 and the kept fds (ascending), close everything else,
-         * the error pipe included: EOF tells the parent the set-up succeeded. */
-        int a = req->keep_fds[0], b = req->keep_fds[1];
-        if (a > b) {
-                int t = a;
-                a = b;
-                b = t;
-        }
-        unsigned lo = 3;
-        for (int i = 0; i < 2; i++) {
-                int k = i == 0 ? a : b;
-                if (k < (int) lo)
-                        continue;
-                if (k > (int) lo)
-                        (void) syscall(SYS_close_range, lo, (unsigned) k - 1, 0U);
-                lo = (unsigned) k + 1;
-        }
-        (void) syscall(SYS_close_range, lo, ~0U, 0U);
-        (void) errfd;
-        _exit(req->fn(req->fn_arg));
-}
-
 static int clone3_into(const spawn_request *req, int *ret_pidfd, bool *ret_joined) {
         int pidfd = -1;
         struct spawn_clone_args args = {
@@ -187,8 +113,11 @@ static int clone3_into(const spawn_request *req, int *ret_pidfd, bool *ret_joine
 int spawn_start(const spawn_request *req, pid_t *ret_pid, int *ret_pidfd, spawn_failure *ret_failure) {
         int pipefd[2], pidfd = -1;
         bool joined = false;
+        setup_plan plan;
         long pid;
 
+        /* Everything the child will do, prepared here: the child only runs it. */
+        setup_plan_build(req, &plan);
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return negative_errno();
 
@@ -197,7 +126,7 @@ int spawn_start(const spawn_request *req, pid_t *ret_pid, int *ret_pidfd, spawn_
                 if (pid == 0) {
                         /* the error pipe closes after the set-up, with the other fds */
                         close(pipefd[0]);
-                        child_run(req, pipefd[1], true);
+                        setup_run(&plan, pipefd[1], false);
                 }
         } else {
                 pid = clone3_into(req, &pidfd, &joined);
@@ -213,7 +142,7 @@ int spawn_start(const spawn_request *req, pid_t *ret_pid, int *ret_pidfd, spawn_
                 }
                 if (pid == 0) {
                         close(pipefd[0]);
-                        child_run(req, pipefd[1], !joined);
+                        setup_run(&plan, pipefd[1], joined);
                 }
         }
         if (pid < 0) {
@@ -330,17 +259,6 @@ int spawn_wait_pidfd(int pidfd, siginfo_t *ret_info, struct rusage *ret_usage, i
 }
 
 void spawn_failure_describe(const spawn_failure *f, char *buf, size_t size) {
-        static const char *const steps[] = {
-                [SPAWN_STEP_CGROUP] = "joining the run's cgroup",
-                [SPAWN_STEP_SESSION] = "setsid",
-                [SPAWN_STEP_SIGNALS] = "resetting the signal mask",
-                [SPAWN_STEP_RLIMIT] = "setrlimit",
-                [SPAWN_STEP_STDIO] = "setting up stdio",
-                [SPAWN_STEP_FDS] = "closing inherited fds",
-                [SPAWN_STEP_EXEC] = "exec",
-                [SPAWN_STEP_FN] = "function",
-                [SPAWN_STEP_FORKSERVER] = "forkserver",
-        };
         if (f->step == SPAWN_STEP_FORKSERVER && f->err == ENOTCONN) {
                 snprintf(buf, size, "StartMethod=forkserver, but corral_forkserver_start() was not called");
                 return;
@@ -350,6 +268,5 @@ void spawn_failure_describe(const spawn_failure *f, char *buf, size_t size) {
                                     "(in a library loaded after corral_forkserver_start()?)");
                 return;
         }
-        const char *step = f->step >= 0 && (size_t) f->step < ELEMENTSOF(steps) ? steps[f->step] : "set-up";
-        snprintf(buf, size, "%s: %s", step, strerror(f->err));
+        snprintf(buf, size, "%s: %s", setup_step_name(f->step), strerror(f->err));
 }

@@ -6,25 +6,16 @@
  */
 #pragma once
 
+#include <signal.h>
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "rlimit.h"
-
-typedef enum spawn_step {
-        SPAWN_STEP_CGROUP,
-        SPAWN_STEP_SESSION,
-        SPAWN_STEP_SIGNALS,
-        SPAWN_STEP_RLIMIT,
-        SPAWN_STEP_STDIO,
-        SPAWN_STEP_FDS,
-        SPAWN_STEP_EXEC,
-        SPAWN_STEP_FN,
-        SPAWN_STEP_FORKSERVER, /* the forkserver could not be reached or refused the request */
-} spawn_step;
+#include "setup.h"
 
 typedef struct spawn_failure {
-        int step; /* spawn_step */
+        int step; /* spawn_step (setup.h) */
         int err;  /* errno in the child */
         int detail; /* e.g. the rlimit resource */
 } spawn_failure;

@@ -7,10 +7,13 @@
  *      event is memory_limit; an OOM kill without one came from an ancestor or the
  *      host and is reported as such, never as our limit;
  *   3. CPU time that reached CPUTimeMaxSec before the monitor noticed is still cpu_timeout;
- *   4. on the fallback rungs, SIGXCPU means RLIMIT_CPU, and an allocation failure near
- *      MemoryMax is a memory_limit that is inferred, never precise;
+ *   4. on the fallback rungs, SIGXCPU means RLIMIT_CPU only when the process's own CPU
+ *      time shows it reached the limit, and an allocation failure near MemoryMax is a
+ *      memory_limit that is inferred, never precise;
  *   5. else the way the process ended: ok, exited or signaled.
- * A task-limit refusal never changes the status by itself.
+ * A signal alone never decides a limit status: anyone may send it (the process itself
+ * included). Each limit rule needs a measurement that the limit was reached; the signal
+ * only says how the process died. A task-limit refusal never changes the status by itself.
  */
 #include <signal.h>
 #include <stddef.h>
@@ -28,12 +31,21 @@ static bool died_of(const verdict_input *in, int sig) {
         return (in->exit_how == CLD_KILLED || in->exit_how == CLD_DUMPED) && in->exit_value == sig;
 }
 
-/* Signs that a program failed to allocate: what malloc failure usually turns into. */
+/* Signs that a program failed to allocate: what malloc failure usually turns into.
+ * Not SIGKILL: an rlimit fails the allocation (ENOMEM, or SIGSEGV for the stack) and
+ * never kills; a SIGKILL corral did not send came from someone else (the host's OOM
+ * killer, the RLIMIT_CPU hard limit, another process). */
 static bool looks_like_allocation_failure(const verdict_input *in) {
         if (in->exit_how == CLD_EXITED)
                 return in->exit_value != 0;
-        return died_of(in, SIGSEGV) || died_of(in, SIGABRT) || died_of(in, SIGBUS) ||
-               died_of(in, SIGKILL);
+        return died_of(in, SIGSEGV) || died_of(in, SIGABRT) || died_of(in, SIGBUS);
+}
+
+/* The dying process's own CPU time reached its RLIMIT_CPU (within the tick slack). */
+static bool rlimit_cpu_reached(const verdict_input *in) {
+        if (in->rlimit_cpu_usec == CORRAL_INFINITY || in->rlimit_cpu_usec == 0)
+                return false;
+        return in->main_cpu_usec >= in->rlimit_cpu_usec / 100 * VERDICT_RLIMIT_CPU_MIN_PERCENT;
 }
 
 static bool rss_near_limit(const verdict_input *in) {
@@ -98,7 +110,7 @@ void verdict_decide(const verdict_input *in, verdict *ret) {
                 return;
         }
 
-        if (fallback && in->cpu_limit_usec != CORRAL_INFINITY && died_of(in, SIGXCPU)) {
+        if (fallback && in->cpu_limit_usec != CORRAL_INFINITY && died_of(in, SIGXCPU) && rlimit_cpu_reached(in)) {
                 v.status = CORRAL_STATUS_CPU_TIMEOUT;
                 v.limit_hit = "CPUTimeMaxSec";
                 v.inferred = "SIGXCPU from RLIMIT_CPU (a per-process limit)";

@@ -38,6 +38,12 @@ typedef struct verdict_input {
         uint64_t cpu_limit_usec; /* CORRAL_INFINITY: unset */
         uint64_t cpu_usage_usec;
 
+        /* The main process's own CPU time (its rusage: itself and the children it reaped)
+         * and the RLIMIT_CPU soft limit it ran under (CORRAL_INFINITY: none). A SIGXCPU
+         * counts as RLIMIT_CPU only when that CPU time shows the limit was reached. */
+        uint64_t main_cpu_usec;
+        uint64_t rlimit_cpu_usec;
+
         /* MemoryMax and, on the fallback rungs, the largest resident size seen */
         uint64_t memory_limit; /* CORRAL_INFINITY: unset */
         uint64_t rss_peak;
@@ -51,6 +57,12 @@ typedef struct verdict {
 } verdict;
 
 void verdict_decide(const verdict_input *in, verdict *ret);
+
+/* The kernel checks RLIMIT_CPU against tick-sampled CPU time, which on a loaded or
+ * virtualised host runs ahead of the exact time rusage reports (measured: SIGXCPU at
+ * 0.79 s of rusage time under a 1 s limit). A SIGXCPU whose process used less than this
+ * share of its RLIMIT_CPU was raised by someone, not by the limit. */
+#define VERDICT_RLIMIT_CPU_MIN_PERCENT 50
 
 /* A fallback run whose memory stayed under this share of MemoryMax did not run out of it. */
 #define VERDICT_MEMORY_NEAR_PERCENT 75

@@ -261,8 +261,9 @@ cr_run_bg() {
         else
                 set -- run --json "$@"
         fi
-        printf '%s\n' "corral $* &" >>"$T_DIR/cmd"
-        "$P/cr-sigdfl" "$CORRAL" "$@" </dev/null >"$T_DIR/stdout" 2>"$T_DIR/stderr" &
+        printf '%s\n' "${CR_WRAP:+$CR_WRAP }corral $* &" >>"$T_DIR/cmd"
+        # shellcheck disable=SC2086 # CR_WRAP is a command line on purpose
+        "$P/cr-sigdfl" $CR_WRAP "$CORRAL" "$@" </dev/null >"$T_DIR/stdout" 2>"$T_DIR/stderr" &
         CR_BG_PID=$!
 }
 

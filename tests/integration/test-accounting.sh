@@ -6,7 +6,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 11
+plan 13
 
 MIB=1048576
 
@@ -25,6 +25,25 @@ begin "CPU burned by a child process counts"
 cr_run -- "$P/cr-spin" --child 0.5
 expect_exit 0
 expect_json 'status == ok' 'cpu_time_s >= 0.4'
+
+# SPEC: cpu_time_s = user_time_s + system_time_s, also for a tree that was killed and
+# reaped member by member (the rlimit rung's escaped members are re-parented to corral).
+expect_cpu_split() {
+        _c=$(json_get cpu_time_s) _u=$(json_get user_time_s) _s=$(json_get system_time_s)
+        expect_true "cpu_time_s $_c is not user_time_s $_u + system_time_s $_s" \
+                awk -v c="$_c" -v u="$_u" -v s="$_s" 'BEGIN { d = c - u - s; exit !(d < 0.000002 && d > -0.000002) }'
+        expect_true "cpu_time_s $_c: the tree's CPU is not counted" float_le "$1" "$_c"
+}
+
+begin "cpu_time_s == user + system for a killed tree: a busy child under -t 2s"
+cr_run -t 2s -- "$P/cr-spin" --child 600
+expect_json 'status == wall_timeout'
+expect_cpu_split 0.1
+
+begin "cpu_time_s == user + system for a killed tree: four busy subshells under -t 1s"
+cr_run -t 1s -- /bin/sh -c 'for i in 1 2 3 4; do (while :; do :; done) & done; wait'
+expect_json 'status == wall_timeout'
+expect_cpu_split 0.1
 
 begin "memory_peak_bytes of touching 100 MiB under -m 512M is >= 100 MiB (and <= the limit on cgroup2)"
 cr_run -m 512M -- "$P/cr-alloc" 100

@@ -8,7 +8,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 16
+plan 18
 
 MIB=1048576
 backstop="$((120 * CR_SLOW))s" # a limit that is not under test never lets a run hang
@@ -49,6 +49,13 @@ expect_exit 139
 expect_backend
 expect_json 'status == signaled' 'exit_code == null' 'signal == 11' 'evidence.limit_hit == null' \
         'evidence.signals_sent.# == 0' 'oom_kills == 0'
+
+begin "signaled, not cpu_timeout: a SIGXCPU the program raises itself under -c 5s"
+# A signal alone is no proof of a limit: its CPU time (a millisecond) is far from 5 s.
+cr_run -c 5s -t "$backstop" -- "$P/cr-exit" --signal XCPU
+expect_exit 152
+expect_backend
+expect_json 'status == signaled' 'signal == 24' 'evidence.limit_hit == null' 'cpu_time_s < 1'
 
 # ---- limits corral acts on ----
 
@@ -167,6 +174,13 @@ begin "spawn_error: a directory as the command"
 mkdir -p "$T_DIR/a-directory"
 cr_run -- "$T_DIR/a-directory"
 expect_exit 126
+expect_json 'status == spawn_error' 'error != null'
+
+# The error quotes the name; a name that is not UTF-8 once cost the whole JSON result
+# (found by tools/fuzz, fuzz-result).
+begin "spawn_error: a command name that is not UTF-8 still gets its JSON result"
+cr_run -- "$T_DIR/no-such-$(printf '\377')"
+expect_exit 127
 expect_json 'status == spawn_error' 'error != null'
 
 finish

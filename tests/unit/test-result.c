@@ -5,10 +5,12 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,11 +124,67 @@ static void test_json_nulls_and_capture(void **state) {
         json_decref(o);
 }
 
+/* Found by tools/fuzz (fuzz-result): an error quoting a command name that is not UTF-8,
+ * or cut by snprintf inside a multi-byte character, made jansson refuse the string and
+ * corral_result_to_json() fail as -ENOMEM: `corral run --json -- $'\xff'` printed no
+ * result at all. */
+static void test_json_error_not_utf8(void **state) {
+        (void) state;
+        corral_result r = { .status = CORRAL_STATUS_SPAWN_ERROR, .backend = CORRAL_BACKEND_RLIMIT,
+                            .error_errno = ENOENT, .crash_report = (char *) "in \xc3" };
+        strcpy(r.error, "/no/such\xff: command not found");
+        /* a two-byte character cut after its first byte */
+        static char cut[] = "inferred \xc3";
+        r.evidence.inferred = cut;
+        json_t *o = to_json(&r);
+        assert_string_equal(json_string_value(json_object_get(o, "error")), "/no/such\xef\xbf\xbd: command not found");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(o, "evidence"), "inferred")),
+                            "inferred \xef\xbf\xbd");
+        assert_string_equal(json_string_value(json_object_get(o, "crash_report")), "in \xef\xbf\xbd");
+        json_decref(o);
+}
+
+/* Found by tools/fuzz (fuzz-result): counts were cast to jansson's int64, so
+ * `corral run -m 15E` reported "memory_max_bytes": -1152921504606846976. Past 2^63-1
+ * they are capped, never negative. */
+static void test_json_large_counts(void **state) {
+        (void) state;
+        corral_result r = { .status = CORRAL_STATUS_OK, .has_exit_code = true, .backend = CORRAL_BACKEND_RLIMIT,
+                            .memory_peak_bytes = UINT64_MAX, .pids_peak = (uint64_t) INT64_MAX,
+                            .evidence = { .memory_max_bytes = 15ULL << 60 } };
+        json_t *o = to_json(&r);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "evidence"), "memory_max_bytes")),
+                         INT64_MAX);
+        assert_int_equal(json_integer_value(json_object_get(o, "memory_peak_bytes")), INT64_MAX);
+        assert_int_equal(json_integer_value(json_object_get(o, "pids_peak")), INT64_MAX);
+        json_decref(o);
+}
+
+/* JSON has no NaN: a result with a time that is not a number is refused, cleanly. */
+static void test_json_not_finite(void **state) {
+        (void) state;
+        char *text = NULL;
+        corral_result r = { .status = CORRAL_STATUS_OK, .backend = CORRAL_BACKEND_RLIMIT, .wall_time_s = NAN };
+        assert_int_equal(corral_result_to_json(&r, &text), -EINVAL);
+        assert_null(text);
+        r.wall_time_s = 1.0;
+        r.evidence.n_signals_sent = 1;
+        r.evidence.signals_sent[0] = (corral_signal_sent){ SIGTERM, INFINITY };
+        assert_int_equal(corral_result_to_json(&r, &text), -EINVAL);
+        r.evidence.signals_sent[0].at_s = 0.5;
+        r.status = _CORRAL_STATUS_MAX;
+        assert_int_equal(corral_result_to_json(&r, &text), -EINVAL);
+        assert_null(text);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_exit_codes),
                 cmocka_unit_test(test_json_shape),
                 cmocka_unit_test(test_json_nulls_and_capture),
+                cmocka_unit_test(test_json_error_not_utf8),
+                cmocka_unit_test(test_json_large_counts),
+                cmocka_unit_test(test_json_not_finite),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

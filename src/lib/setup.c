@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The child's set-up between clone and exec: a plan built in the parent and run in the
+ * child. The child is a copy of a possibly multi-threaded process: it may only make
+ * async-signal-safe system calls, never allocate, never take a lock. Each step returns
+ * 0 or an errno; the first failure is written as (step, errno, detail) to the CLOEXEC
+ * report pipe and the child _exits 127, so the parent names the step that failed.
+ *
+ * THE ORDER, and why (a slot marked "later" is where that step goes when it lands):
+ *
+ *   1. cgroup       join the run group (only when clone3 could not start us in it), first:
+ *                   everything after, and every descendant, is accounted and killable.
+ *   2. session      setsid: the run's own session and process group; the rlimit rung
+ *                   finds escaped members by session id.
+ *   3. signals      default dispositions, empty mask: the supervisor may ignore or block
+ *                   signals (signalfd), the run must not inherit that.
+ *      later: pdeathsig (pol) — PR_SET_PDEATHSIG after the signal reset (a reset would not
+ *                   clear it, but its signal must have its default action), then check
+ *                   getppid() against the parent's pid for a parent that already died.
+ *      later: namespaces (pol) — unshare() of user/mount/pid/ipc/uts/net, before
+ *                   anything that must happen inside them; a user namespace first of all.
+ *      later: mounts (pol) — private propagation, then the policy's mounts: needs the
+ *                   mount namespace and still all privileges.
+ *      later: network (pol) — loopback up in the new netns (prepared by net.c in the
+ *                   parent where possible); needs CAP_NET_ADMIN, so before credentials.
+ *   4. rlimits      setrlimit: after the steps that may need to raise a limit with
+ *                   privilege, before the credentials drop (raising a hard limit needs
+ *                   CAP_SYS_RESOURCE).
+ *      later: credentials (svc/pol) — setgroups, setresgid, setresuid, in that order
+ *                   (groups need CAP_SETGID, which setresuid drops); after mounts and
+ *                   network, which need privilege.
+ *      later: chdir (svc) — after credentials, so the directory is checked with the run's
+ *                   own rights (systemd does the same for WorkingDirectory=).
+ *   5. stdio        dup2 the run's stdin/stdout/stderr onto 0-2 (svc may open them from
+ *                   paths here, with the run's credentials).
+ *   6. fds          everything above 2 close-on-exec (close_range, 5.11); function mode
+ *                   closes all but the kept fds and the report pipe.
+ *      later: no_new_privs (pol) — after the credentials change (a setuid would be
+ *                   refused under a seccomp filter), before seccomp: loading a filter
+ *                   without CAP_SYS_ADMIN requires it.
+ *      later: seccomp (pol) — LAST before exec: the filter would otherwise restrict the
+ *                   set-up's own system calls; the program runs under it from its first
+ *                   instruction. Its BPF is compiled in the parent (filter.c); the child
+ *                   only loads it.
+ *   7. exec         execve; or, in function mode, close the report pipe (EOF: set-up done)
+ *                   and run the function.
+ *
+ * Adding a step: a SPAWN_STEP_ value (append: the value crosses a pipe), a row in
+ * steps[] with its name and function, and one line in setup_plan_build() at its slot,
+ * with what it needs (fds, a pointer to data prepared in the parent) in its setup_op.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "rlimit.h"
+#include "setup.h"
+#include "spawn.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+typedef struct setup_child {
+        int errfd;   /* the report pipe's write end */
+        bool joined; /* clone put us into the run group */
+        int detail;  /* written by a failing step: which rlimit, which fd */
+} setup_child;
+
+static int step_cgroup(const setup_op *op, setup_child *c) {
+        if (c->joined)
+                return 0;
+        int fd = openat(op->fd[0], "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "0", 1) != 1)
+                return errno;
+        close(fd);
+        return 0;
+}
+
+static int step_session(const setup_op *op, setup_child *c) {
+        return setsid() < 0 ? errno : 0;
+}
+
+static int step_signals(const setup_op *op, setup_child *c) {
+        struct sigaction dfl = { .sa_handler = SIG_DFL };
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) sigaction(sig, &dfl, NULL);
+        uint64_t empty = 0;
+        if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty) < 0)
+                return errno;
+        return 0;
+}
+
+static int step_rlimit(const setup_op *op, setup_child *c) {
+        const rl_set *set = op->ptr;
+        int err, i = rl_apply(set, &err);
+        if (i < 0)
+                return 0;
+        c->detail = set->v[i].resource;
+        return err;
+}
+
+static int step_stdio(const setup_op *op, setup_child *c) {
+        for (int i = 0; i < 3; i++)
+                if (op->fd[i] >= 0 && op->fd[i] != i) {
+                        if (dup2(op->fd[i], i) < 0) {
+                                c->detail = i;
+                                return errno;
+                        }
+                } else if (op->fd[i] == i) {
+                        int flags = fcntl(i, F_GETFD);
+                        if (flags >= 0)
+                                (void) fcntl(i, F_SETFD, flags & ~FD_CLOEXEC);
+                }
+        return 0;
+}
+
+static int step_fds(const setup_op *op, setup_child *c) {
+        /* Only 0-2 survive exec; the report pipe is already CLOEXEC. (5.11) */
+        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                return errno;
+        return 0;
+}
+
+static int step_fds_keep(const setup_op *op, setup_child *c) {
+        /* Keep 0-2, the kept fds and the report pipe; close everything else. */
+        int keep[3] = { op->fd[0], op->fd[1], c->errfd };
+        for (int i = 0; i < 3; i++) /* sort three */
+                for (int k = i + 1; k < 3; k++)
+                        if (keep[k] < keep[i]) {
+                                int t = keep[i];
+                                keep[i] = keep[k];
+                                keep[k] = t;
+                        }
+        unsigned lo = 3;
+        for (int i = 0; i < 3; i++) {
+                if (keep[i] < (int) lo)
+                        continue;
+                if (keep[i] > (int) lo)
+                        (void) syscall(SYS_close_range, lo, (unsigned) keep[i] - 1, 0U);
+                lo = (unsigned) keep[i] + 1;
+        }
+        (void) syscall(SYS_close_range, lo, ~0U, 0U);
+        return 0;
+}
+
+static int step_exec(const setup_op *op, setup_child *c) {
+        const spawn_request *req = op->ptr;
+        execve(req->path, req->argv, req->envp);
+        return errno;
+}
+
+static int step_fn(const setup_op *op, setup_child *c) {
+        const spawn_request *req = op->ptr;
+        /* EOF on the report pipe tells the parent the set-up succeeded. */
+        close(c->errfd);
+        _exit(req->fn(req->fn_arg));
+}
+
+static const struct {
+        const char *name;
+        int (*run)(const setup_op *op, setup_child *c);
+} steps[_SPAWN_STEP_MAX] = {
+        [SPAWN_STEP_CGROUP] = { "joining the run's cgroup", step_cgroup },
+        [SPAWN_STEP_SESSION] = { "setsid", step_session },
+        [SPAWN_STEP_SIGNALS] = { "resetting the signal mask", step_signals },
+        [SPAWN_STEP_RLIMIT] = { "setrlimit", step_rlimit },
+        [SPAWN_STEP_STDIO] = { "setting up stdio", step_stdio },
+        [SPAWN_STEP_FDS] = { "closing inherited fds", step_fds },
+        [SPAWN_STEP_FDS_KEEP] = { "closing inherited fds", step_fds_keep },
+        [SPAWN_STEP_EXEC] = { "exec", step_exec },
+        [SPAWN_STEP_FN] = { "function", step_fn },
+        [SPAWN_STEP_FORKSERVER] = { "forkserver", NULL },
+};
+
+const char *setup_step_name(int step) {
+        if (step < 0 || step >= _SPAWN_STEP_MAX || !steps[step].name)
+                return "set-up";
+        return steps[step].name;
+}
+
+static void add(setup_plan *p, setup_op op) {
+        /* SETUP_MAX_OPS is above the number of steps: a plan cannot overflow */
+        if (p->n < SETUP_MAX_OPS)
+                p->op[p->n++] = op;
+}
+
+void setup_plan_build(const spawn_request *req, setup_plan *ret) {
+        setup_plan p = { .n = 0 };
+
+        if (req->cgroup_fd >= 0)
+                add(&p, (setup_op){ .step = SPAWN_STEP_CGROUP, .fd = { req->cgroup_fd, -1, -1 } });
+        add(&p, (setup_op){ .step = SPAWN_STEP_SESSION });
+        add(&p, (setup_op){ .step = SPAWN_STEP_SIGNALS });
+        if (req->rlimits)
+                add(&p, (setup_op){ .step = SPAWN_STEP_RLIMIT, .ptr = req->rlimits });
+        add(&p, (setup_op){ .step = SPAWN_STEP_STDIO, .fd = { req->stdio[0], req->stdio[1], req->stdio[2] } });
+        if (req->fn) {
+                add(&p, (setup_op){ .step = SPAWN_STEP_FDS_KEEP, .fd = { req->keep_fds[0], req->keep_fds[1], -1 } });
+                add(&p, (setup_op){ .step = SPAWN_STEP_FN, .ptr = req });
+        } else {
+                add(&p, (setup_op){ .step = SPAWN_STEP_FDS });
+                add(&p, (setup_op){ .step = SPAWN_STEP_EXEC, .ptr = req });
+        }
+        *ret = p;
+}
+
+static _noreturn_ void fail(const setup_child *c, int step, int err) {
+        spawn_failure f = { step, err, c->detail };
+        ssize_t _unused_ n = write(c->errfd, &f, sizeof f);
+        _exit(127);
+}
+
+void setup_run(const setup_plan *plan, int errfd, bool joined) {
+        setup_child c = { .errfd = errfd, .joined = joined };
+        for (size_t i = 0; i < plan->n; i++) {
+                const setup_op *op = &plan->op[i];
+                c.detail = 0;
+                int err = steps[op->step].run(op, &c);
+                if (err != 0)
+                        fail(&c, op->step, err);
+        }
+        /* A plan ends in exec or the function; reaching here is a bug in the plan. */
+        fail(&c, SPAWN_STEP_EXEC, ENOEXEC);
+}
