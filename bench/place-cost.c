@@ -76,6 +76,9 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "usage: %s [N >= 5]\n", argv[0]);
                 return 2;
         }
+        /* Like the CLI of a delegated unit: the parent moves aside once, so each child
+         * finds the base through the supervisor leaf (rule 1) where the unit is delegated. */
+        (void) corral_claim_cgroup(NULL);
         uint64_t *claim = calloc((size_t) n, sizeof *claim), *place = calloc((size_t) n, sizeof *place);
         int rule = 0, r;
         if (!claim || !place)

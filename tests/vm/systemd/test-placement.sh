@@ -13,7 +13,7 @@ MIB=1048576
 limit=$((64 * MIB))
 if [ "$(id -u)" = 0 ]; then who=root; sysctl_user=; else who=user; sysctl_user=--user; fi
 
-plan 6
+plan 7
 diag "as $(id -un) (uid $(id -u)), cgroup $(sed -n 's/^0:://p' /proc/self/cgroup), XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-unset}"
 
 # corral scopes of this manager (and, for the user, of the system manager too)
@@ -72,6 +72,16 @@ expect_json 'status == memory_limit' 'backend == cgroup2' 'precise == true' 'enf
 begin "$who: -n 8: the fork bomb is capped by pids.max of the run group"
 cr_run -n 8 -t "$((30 * CR_SLOW))s" -- "$P/cr-forks" 64
 expect_json 'backend == cgroup2' 'precise == true' 'enforcement.tasks == cgroup' 'pids_peak <= 8'
+
+begin "$who: in a service with Delegate=yes (systemd-run -p Delegate=yes): rule 1, cgroup2, precise"
+printf '%s\n' "systemd-run $sysctl_user --wait --pipe -q -p Delegate=yes corral run --json -m 64M -- cr-alloc 1024" >>"$T_DIR/cmd"
+systemd-run $sysctl_user --wait --pipe -q -p Delegate=yes -E LD_LIBRARY_PATH=/corral/lib \
+        "$CORRAL" run --json -m 64M -t "$((60 * CR_SLOW))s" -- "$P/cr-alloc" 1024 \
+        </dev/null >"$T_DIR/stdout" 2>"$T_DIR/stderr"
+CR_EXIT=$?
+cr_collect
+expect_json 'status == memory_limit' 'backend == cgroup2' 'precise == true' "memory_peak_bytes <= $limit" \
+        'evidence.placement.rule == own-cgroup' 'evidence.placement.base ~ .service'
 
 begin "$who: no corral scope or run group is left (systemctl list-units 'corral*' is empty)"
 left=$(wait_gone)
