@@ -64,6 +64,7 @@ typedef enum corral_status {
         CORRAL_STATUS_INTERRUPTED,
         CORRAL_STATUS_SPAWN_ERROR,
         CORRAL_STATUS_INTERNAL_ERROR,
+        CORRAL_STATUS_SYSCALL_DENIED, /* the syscall filter denied a call whose action is kill */
         _CORRAL_STATUS_MAX,
 } corral_status;
 
@@ -98,6 +99,23 @@ typedef struct corral_bytes {
 typedef struct corral_enforcement {
         corral_enforcer memory, tasks, cpu_quota, cpu_time, wall_time;
 } corral_enforcement;
+
+/* evidence.syscall_denied: what the program tried that the filter denied. */
+typedef struct corral_syscall_denied {
+        bool denied;      /* the filter denied at least one call */
+        char name[48];    /* the first denied call on its ABI ("ptrace"), its number and ABI */
+        int nr;
+        char arch[16];    /* "x86_64", "x86" (int 0x80), "x32", ... */
+        int errno_answer; /* 0: the run was killed for it; else the call failed with this errno */
+        uint64_t count;   /* denied calls in all */
+} corral_syscall_denied;
+
+/* What enforced each isolation setting of the policy ("seccomp", "netns", ...); NULL
+ * where the policy did not ask for it, "none" where nothing here could (Unenforced=allow). */
+typedef struct corral_isolation {
+        const char *syscall_filter, *no_new_privileges, *private_network, *private_tmp, *protect_system,
+                *paths, *private_pids, *private_ipc, *die_with_corral;
+} corral_isolation;
 
 /*
  * The result of one run. Read-only for callers; fields are only ever added at the
@@ -140,6 +158,8 @@ typedef struct corral_result {
         corral_bytes stderr_capture;
         corral_bytes fn_output;      /* corral_run_fn(): what the function wrote */
         char *crash_report;          /* corral_run_fn(): signal, fault address, backtrace */
+        corral_syscall_denied syscall_denied; /* SystemCallFilter=: evidence of what it tried */
+        corral_isolation isolation;           /* enforcement of the isolation settings */
 } corral_result;
 
 /* ---- policy ---- */

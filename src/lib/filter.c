@@ -22,6 +22,7 @@
 #include <string.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -671,4 +672,94 @@ int filter_notif_answer(int listener, uint64_t id, int errno_answer) {
         if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0)
                 return negative_errno();
         return 0;
+}
+
+/* ---- once per policy: a process-wide cache of built programs ---- */
+
+/*
+ * Building an allow-list for three ABIs takes milliseconds; a service running the same
+ * policy thousands of times builds it once. Entries are keyed by the whole
+ * policy_filter (policies are copied by value into jobs, so a pointer could not be the
+ * key), immutable once built, and evicted only when unreferenced. The child gets its
+ * own copy-on-write view at clone, so a job needs its reference only until clone.
+ */
+#define FILTER_CACHE_MAX 16
+
+typedef struct cache_entry {
+        policy_filter key;
+        filter_prog *prog;
+        unsigned refs;
+        uint64_t used; /* last use, for eviction */
+} cache_entry;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static cache_entry cache[FILTER_CACHE_MAX];
+static uint64_t cache_clock;
+
+/* Only the fields that shape the program (error_number is the supervisor's business). */
+static void cache_key(const policy_filter *f, policy_filter *ret) {
+        memset(ret, 0, sizeof *ret);
+        ret->set = f->set;
+        ret->allow_list = f->allow_list;
+        ret->arch_native = f->arch_native;
+        for (size_t i = 0; i < POLICY_SYSCALL_MAX; i++)
+                ret->entry[i] = f->entry[i] ? FILTER_ENTRY_LISTED : 0;
+}
+
+int filter_prog_get(const policy_filter *f, const filter_prog **ret, char *why) {
+        policy_filter key;
+        cache_entry *slot = NULL;
+        filter_prog *p = NULL;
+        int r;
+
+        cache_key(f, &key);
+        pthread_mutex_lock(&cache_lock);
+        for (size_t i = 0; i < FILTER_CACHE_MAX; i++)
+                if (cache[i].prog && memcmp(&cache[i].key, &key, sizeof key) == 0) {
+                        cache[i].refs++;
+                        cache[i].used = ++cache_clock;
+                        *ret = cache[i].prog;
+                        pthread_mutex_unlock(&cache_lock);
+                        return 0;
+                }
+        pthread_mutex_unlock(&cache_lock);
+
+        /* Build outside the lock: two threads may build the same program once each. */
+        r = filter_compile(&key, &p, why);
+        if (r < 0)
+                return r;
+
+        pthread_mutex_lock(&cache_lock);
+        for (size_t i = 0; i < FILTER_CACHE_MAX; i++) {
+                if (!cache[i].prog) {
+                        slot = &cache[i];
+                        break;
+                }
+                if (cache[i].refs == 0 && (!slot || cache[i].used < slot->used))
+                        slot = &cache[i];
+        }
+        if (slot) {
+                filter_prog_free(slot->prog);
+                *slot = (cache_entry){ .key = key, .prog = p, .refs = 1, .used = ++cache_clock };
+        } else
+                p->uncached = true; /* every slot in use: the caller's alone, freed on release */
+        pthread_mutex_unlock(&cache_lock);
+        *ret = p;
+        return 0;
+}
+
+void filter_prog_release(const filter_prog *p) {
+        if (!p)
+                return;
+        if (p->uncached) {
+                filter_prog_free((filter_prog *) p);
+                return;
+        }
+        pthread_mutex_lock(&cache_lock);
+        for (size_t i = 0; i < FILTER_CACHE_MAX; i++)
+                if (cache[i].prog == p && cache[i].refs > 0) {
+                        cache[i].refs--;
+                        break;
+                }
+        pthread_mutex_unlock(&cache_lock);
 }

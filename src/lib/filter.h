@@ -34,6 +34,7 @@ const char *filter_errno_name(int e);
 typedef struct filter_prog {
         struct sock_fprog fprog;
         struct sock_filter *insns;
+        bool uncached; /* not in the cache: freed by filter_prog_release() */
 } filter_prog;
 
 /*
@@ -45,6 +46,11 @@ typedef struct filter_prog {
  */
 int filter_compile(const policy_filter *f, filter_prog **ret, char *why);
 filter_prog *filter_prog_free(filter_prog *p);
+
+/* The program for f from the process-wide cache (built on first use): hold it until the
+ * child is cloned, then release it. Thread-safe. */
+int filter_prog_get(const policy_filter *f, const filter_prog **ret, char *why);
+void filter_prog_release(const filter_prog *p);
 
 /* What a notification means: name of the call on its ABI, the ABI, and the answer. */
 typedef struct filter_verdict {

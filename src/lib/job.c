@@ -44,6 +44,7 @@ static void release_resources(corral_job *j) {
         j->timerfd = safe_close(j->timerfd);
         for (int i = 0; i < 2; i++)
                 j->capture[i].fd = safe_close(j->capture[i].fd);
+        iso_release(j);
         live_remove(j);
 }
 
@@ -83,6 +84,12 @@ static void on_exec_report(void *userdata, int fd) {
         int r = spawn_read_report(fd, &j->exec_failure);
         if (r == -EAGAIN)
                 return;
+        if (r == 1 && j->exec_failure.step == SPAWN_STEP_PIDNS_EXIT) {
+                /* PrivatePIDs=: not a failure, the program's own end, from its init */
+                j->pidns_status_known = true;
+                j->pidns_status = j->exec_failure.detail;
+                r = 0;
+        }
         j->exec_failed = r == 1;
         (void) epoll_ctl(j->epfd, EPOLL_CTL_DEL, fd, NULL);
         for (size_t i = 0; i < j->n_watches; i++)
@@ -276,12 +283,27 @@ int job_spawn(const corral_policy *p, char *const argv[], const job_starter *sta
                 }
         }
 
+        if (!starter) {
+                /* isolation steps are built for commands; functions get them later */
+                char iwhy[320];
+                r = iso_prepare(j, iwhy, sizeof iwhy);
+                if (r < 0) {
+                        job_fail(j, CORRAL_STATUS_SPAWN_ERROR, -r, "%s", iwhy);
+                        return 0;
+                }
+        } else if (iso_unsupported_for_functions(&j->policy)) {
+                job_fail(j, CORRAL_STATUS_SPAWN_ERROR, EOPNOTSUPP, "%s is not supported for functions yet",
+                         iso_unsupported_for_functions(&j->policy));
+                return 0;
+        }
+
         spawn_request req = {
                 .path = path,
                 .argv = argv,
                 .envp = environ,
                 .stdio = { stdio[0], stdio[1], stdio[2] },
                 .keep_fds = { -1, -1 },
+                .iso = iso_request(j),
         };
         j->ops->prepare_start(j, &req);
         spawn_failure failure;
@@ -290,6 +312,7 @@ int job_spawn(const corral_policy *p, char *const argv[], const job_starter *sta
         r = j->starter.start(j->starter.userdata, &req, &j->pid, &j->pidfd, &failure);
         safe_close(stdio[1]);
         safe_close(stdio[2]);
+        iso_started(j);
         if (r < 0) {
                 j->pid = 0;
                 job_fail(j, CORRAL_STATUS_INTERNAL_ERROR, -r, "cannot start %s: %s", argv[0], strerror(-r));

@@ -15,6 +15,7 @@
 
 #include "backend.h"
 #include "corral.h"
+#include "isolation.h"
 #include "macro.h"
 #include "policy.h"
 #include "rlimit.h"
@@ -103,6 +104,8 @@ struct corral_job {
         bool killed;             /* SIGKILL already sent to everything */
 
         int report_fd;           /* the command's exec report, until it says how exec went */
+        bool pidns_status_known; /* PrivatePIDs=: the init reported the program's wait status */
+        int pidns_status;
         bool exec_failed;
         spawn_failure exec_failure;
         char *name;              /* argv[0], for messages */
@@ -117,6 +120,8 @@ struct corral_job {
         job_starter starter;
         job_watch watches[JOB_MAX_WATCHES];
         size_t n_watches;
+
+        iso_state iso;           /* isolation.c: filter, namespaces, the seccomp listener */
 
         corral_result *result;
         struct corral_job *live_next, *live_prev;

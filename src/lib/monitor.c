@@ -158,8 +158,10 @@ void monitor_act(corral_job *j, verdict_action action) {
         j->action_usec = now_usec();
         j->wall_deadline = j->cpu_check_at = j->sample_at = NEVER;
 
-        /* Out of memory gets no grace: the kernel's OOM killer gives none either. */
-        if (action == VERDICT_ACTION_MEMORY || j->policy.timeout_stop_usec == 0) {
+        /* Out of memory gets no grace: the kernel's OOM killer gives none either; nor does a
+         * call the filter denied (the kernel's seccomp kill gives none). */
+        if (action == VERDICT_ACTION_MEMORY || action == VERDICT_ACTION_SYSCALL ||
+            j->policy.timeout_stop_usec == 0) {
                 monitor_kill_everything(j);
                 (void) rearm(j);
                 return;

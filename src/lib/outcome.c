@@ -20,6 +20,19 @@ void outcome_write(corral_job *j) {
 
         (void) j->ops->account(j, &a);
 
+        /* PrivatePIDs=: the process we reaped is the init; how the program ended is what
+         * the init reported (an init cannot die of the program's signal). */
+        if (j->pidns_status_known) {
+                int st = j->pidns_status;
+                if (WIFEXITED(st)) {
+                        j->info.si_code = CLD_EXITED;
+                        j->info.si_status = WEXITSTATUS(st);
+                } else {
+                        j->info.si_code = WCOREDUMP(st) ? CLD_DUMPED : CLD_KILLED;
+                        j->info.si_status = WTERMSIG(st);
+                }
+        }
+
         verdict_input in = {
                 .backend = j->ops->id,
                 .exit_how = j->info.si_code,

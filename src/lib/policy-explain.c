@@ -13,6 +13,7 @@
 #include "corral.h"
 #include "filter.h"
 #include "macro.h"
+#include "namespace.h"
 #include "policy.h"
 #include "rlimit.h"
 
@@ -103,7 +104,26 @@ static bool format_value(const corral_policy *p, const char *key, char *buf, siz
                 snprintf(buf, size, "%s", p->filter.arch_native ? "native" : "");
         else if (strcmp(key, "NoNewPrivileges") == 0)
                 snprintf(buf, size, "%s", yes_no(p->no_new_privileges || p->filter.set || p->filter.arch_native));
-        else
+        else if (strcmp(key, "PrivateNetwork") == 0)
+                snprintf(buf, size, "%s", yes_no(p->iso.private_network));
+        else if (strcmp(key, "PrivateTmp") == 0)
+                snprintf(buf, size, "%s", yes_no(p->iso.private_tmp));
+        else if (strcmp(key, "PrivateIPC") == 0)
+                snprintf(buf, size, "%s", yes_no(p->iso.private_ipc));
+        else if (strcmp(key, "PrivatePIDs") == 0)
+                snprintf(buf, size, "%s", yes_no(p->iso.private_pids));
+        else if (strcmp(key, "ProtectSystem") == 0) {
+                static const char *const words[] = { "no", "yes", "full", "strict" };
+                snprintf(buf, size, "%s", words[p->iso.protect_system]);
+        } else if (strcmp(key, "ReadOnlyPaths") == 0 || strcmp(key, "ReadWritePaths") == 0 ||
+                   strcmp(key, "InaccessiblePaths") == 0) {
+                const policy_paths *ps = key[0] == 'I' ? &p->iso.inaccessible :
+                                         key[4] == 'O' ? &p->iso.read_only : &p->iso.read_write;
+                size_t off = 0;
+                buf[0] = '\0';
+                for (unsigned i = 0; i < ps->n && off < size; i++)
+                        off += (size_t) snprintf(buf + off, size - off, "%s%s", i ? " " : "", ps->v[i]);
+        } else
                 return false;
         return true;
 }
@@ -135,6 +155,32 @@ static const char *enforced_by(const corral_policy *p, const char *key, const co
                 return "seccomp (denied calls go to the monitor: errno or kill, with evidence)";
         if (strcmp(key, "SystemCallArchitectures") == 0 && p->filter.arch_native)
                 return "seccomp (other ABIs: kill, with evidence)";
+        {
+                static const struct {
+                        const char *key, *by;
+                } ns_keys[] = {
+                        { "PrivateNetwork", "netns (lo only, via libnl)" }, { "PrivateTmp", "mount-ns (tmpfs)" },
+                        { "PrivateIPC", "ipc-ns" },                         { "ProtectSystem", "mount-ns (read-only binds)" },
+                        { "ReadOnlyPaths", "mount-ns" },                    { "ReadWritePaths", "mount-ns" },
+                        { "InaccessiblePaths", "mount-ns" },        { "PrivatePIDs", "pid-ns (corral's init as pid 1)" },
+                };
+                const policy_isolation *iso = &p->iso;
+                for (size_t i = 0; i < ELEMENTSOF(ns_keys); i++) {
+                        bool set;
+                        if (strcmp(key, ns_keys[i].key) != 0)
+                                continue;
+                        set = (i == 0 && iso->private_network) || (i == 1 && iso->private_tmp) ||
+                              (i == 2 && iso->private_ipc) || (i == 3 && iso->protect_system) ||
+                              (i == 4 && iso->read_only.n) || (i == 5 && iso->read_write.n) ||
+                              (i == 6 && iso->inaccessible.n) || (i == 7 && iso->private_pids);
+                        if (!set)
+                                return NULL;
+                        if (ns_privileged())
+                                return ns_keys[i].by;
+                        (*n_unenforced)++;
+                        return "none (namespaces need root here)";
+                }
+        }
         if (strcmp(key, "NoNewPrivileges") == 0 &&
             (p->no_new_privileges || p->filter.set || p->filter.arch_native))
                 return "prctl(PR_SET_NO_NEW_PRIVS)";

@@ -152,6 +152,27 @@ static int apply_text(corral_policy *p, const char *path, char *text, size_t siz
         return 0;
 }
 
+int policy_file_apply(corral_policy *p, const char *name, const char *text, size_t size, corral_diag *diag) {
+        _cleanup_free_ char *copy = NULL;
+        corral_policy scratch = *p;
+        int r;
+
+        if (size > POLICY_FILE_MAX)
+                return fail(diag, "%s: too large for a policy file (at most %d bytes)", name, POLICY_FILE_MAX);
+        copy = malloc(size + 1);
+        if (!copy) {
+                fail(diag, "out of memory");
+                return -ENOMEM;
+        }
+        memcpy(copy, text, size);
+        copy[size] = '\0';
+        r = apply_text(&scratch, name, copy, size, diag);
+        if (r < 0)
+                return r;
+        *p = scratch;
+        return 0;
+}
+
 static int load_path(corral_policy *p, const char *path, corral_diag *diag) {
         _cleanup_free_ char *text = NULL;
         corral_policy scratch = *p;

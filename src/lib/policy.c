@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "corral.h"
+#include "filter.h"
 #include "macro.h"
 #include "parse.h"
 #include "policy.h"
@@ -295,6 +296,119 @@ static int set_cgroup_base(corral_policy *p, const char *value, char *why) {
         return 0;
 }
 
+/* ---- isolation: the filter (parsed by filter.c), namespaces and paths ---- */
+
+static int parse_bool(const char *value, bool *ret, char *why) {
+        static const char *const words[] = { "no", "yes", "false", "true", "0", "1", "off", "on" };
+        int i = find_word(value, words, ELEMENTSOF(words), true);
+
+        if (i < 0)
+                return why_fail(why, "expected a boolean: yes, no, true, false, on, off, 1 or 0");
+        *ret = i % 2 == 1;
+        return 0;
+}
+
+static int set_syscall_filter(corral_policy *p, const char *value, char *why) {
+        return filter_parse_filter(&p->filter, value, why);
+}
+
+static int set_syscall_error_number(corral_policy *p, const char *value, char *why) {
+        return filter_parse_error_number(&p->filter, value, why);
+}
+
+static int set_syscall_architectures(corral_policy *p, const char *value, char *why) {
+        return filter_parse_architectures(&p->filter, value, why);
+}
+
+static int set_no_new_privileges(corral_policy *p, const char *value, char *why) {
+        return parse_bool(value, &p->no_new_privileges, why);
+}
+
+static int set_private_network(corral_policy *p, const char *value, char *why) {
+        return parse_bool(value, &p->iso.private_network, why);
+}
+
+static int set_private_tmp(corral_policy *p, const char *value, char *why) {
+        return parse_bool(value, &p->iso.private_tmp, why);
+}
+
+static int set_private_pids(corral_policy *p, const char *value, char *why) {
+        return parse_bool(value, &p->iso.private_pids, why);
+}
+
+static int set_private_ipc(corral_policy *p, const char *value, char *why) {
+        return parse_bool(value, &p->iso.private_ipc, why);
+}
+
+static int set_protect_system(corral_policy *p, const char *value, char *why) {
+        static const char *const words[] = {
+                [POLICY_PROTECT_SYSTEM_NO] = "no",
+                [POLICY_PROTECT_SYSTEM_YES] = "yes",
+                [POLICY_PROTECT_SYSTEM_FULL] = "full",
+                [POLICY_PROTECT_SYSTEM_STRICT] = "strict",
+        };
+        bool b = false;
+        int i = find_word(value, words, ELEMENTSOF(words), false);
+
+        if (i >= 0) {
+                p->iso.protect_system = (policy_protect_system) i;
+                return 0;
+        }
+        /* systemd takes the other booleans too */
+        if (parse_bool(value, &b, why) < 0)
+                return why_fail(why, "expected no, yes, full or strict");
+        p->iso.protect_system = b ? POLICY_PROTECT_SYSTEM_YES : POLICY_PROTECT_SYSTEM_NO;
+        return 0;
+}
+
+/* A space-separated list of absolute paths (a leading '-': ignore if missing); each
+ * assignment adds, an empty one resets. */
+static int set_paths(policy_paths *paths, const char *value, char *why) {
+        policy_paths t = *paths;
+        const char *c = value + strspn(value, " \t\n\r");
+
+        if (!*c) {
+                memset(paths, 0, sizeof *paths);
+                return 0;
+        }
+        while (*c) {
+                size_t len = strcspn(c, " \t\n\r");
+                const char *path = *c == '-' ? c + 1 : c;
+                size_t plen = len - (size_t) (path - c);
+
+                if (plen == 0 || path[0] != '/')
+                        return why_fail(why, "'%.*s' is not an absolute path", (int) len, c);
+                if (len >= POLICY_PATH_MAX)
+                        return why_fail(why, "path longer than %d bytes", POLICY_PATH_MAX - 1);
+                for (size_t k = 0; k + 1 < plen; k++)
+                        if (path[k] == '/' && path[k + 1] == '.' &&
+                            (k + 2 == plen || path[k + 2] == '/' ||
+                             (path[k + 2] == '.' && (k + 3 == plen || path[k + 3] == '/'))))
+                                return why_fail(why, "'%.*s': '.' and '..' are not allowed", (int) len, c);
+                if (t.n >= POLICY_PATHS_MAX)
+                        return why_fail(why, "at most %d paths", POLICY_PATHS_MAX);
+                memcpy(t.v[t.n], c, len);
+                t.v[t.n][len] = '\0';
+                t.n++;
+                c += len;
+                c += strspn(c, " \t\n\r");
+        }
+        *paths = t;
+        return 0;
+}
+
+static int set_read_only_paths(corral_policy *p, const char *value, char *why) {
+        return set_paths(&p->iso.read_only, value, why);
+}
+
+static int set_read_write_paths(corral_policy *p, const char *value, char *why) {
+        return set_paths(&p->iso.read_write, value, why);
+}
+
+static int set_inaccessible_paths(corral_policy *p, const char *value, char *why) {
+        return set_paths(&p->iso.inaccessible, value, why);
+}
+
 static const struct {
         const char *key;
         policy_setter set;
@@ -313,6 +427,18 @@ static const struct {
         { "OutputMax", set_output_max },
         { "StartMethod", set_start_method },
         { "CGroupBase", set_cgroup_base },
+        { "SystemCallFilter", set_syscall_filter },
+        { "SystemCallErrorNumber", set_syscall_error_number },
+        { "SystemCallArchitectures", set_syscall_architectures },
+        { "NoNewPrivileges", set_no_new_privileges },
+        { "PrivateNetwork", set_private_network },
+        { "PrivateTmp", set_private_tmp },
+        { "PrivateIPC", set_private_ipc },
+        { "PrivatePIDs", set_private_pids },
+        { "ProtectSystem", set_protect_system },
+        { "ReadOnlyPaths", set_read_only_paths },
+        { "ReadWritePaths", set_read_write_paths },
+        { "InaccessiblePaths", set_inaccessible_paths },
 };
 
 /* ---- diagnostics ---- */
@@ -427,6 +553,7 @@ _public_ const char *corral_status_to_string(corral_status s) {
                 [CORRAL_STATUS_INTERRUPTED] = "interrupted",
                 [CORRAL_STATUS_SPAWN_ERROR] = "spawn_error",
                 [CORRAL_STATUS_INTERNAL_ERROR] = "internal_error",
+                [CORRAL_STATUS_SYSCALL_DENIED] = "syscall_denied",
         };
 
         if ((unsigned) s >= ELEMENTSOF(table))

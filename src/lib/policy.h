@@ -36,6 +36,31 @@ typedef struct policy_filter {
         int16_t entry[POLICY_SYSCALL_MAX];
 } policy_filter;
 
+typedef enum policy_protect_system {
+        POLICY_PROTECT_SYSTEM_NO,
+        POLICY_PROTECT_SYSTEM_YES,    /* /usr, /boot, /efi read-only */
+        POLICY_PROTECT_SYSTEM_FULL,   /* and /etc */
+        POLICY_PROTECT_SYSTEM_STRICT, /* everything but /dev, /proc, /sys */
+} policy_protect_system;
+
+#define POLICY_PATHS_MAX 8
+#define POLICY_PATH_MAX 256
+
+/* ReadOnlyPaths= and friends, by value. A leading '-' (kept) means "ignore if missing". */
+typedef struct policy_paths {
+        unsigned n;
+        char v[POLICY_PATHS_MAX][POLICY_PATH_MAX];
+} policy_paths;
+
+typedef struct policy_isolation {
+        bool private_tmp;       /* PrivateTmp=: fresh /tmp and /var/tmp */
+        bool private_network;   /* PrivateNetwork=: a netns with only lo, up */
+        bool private_pids;      /* PrivatePIDs=: a pid namespace and its own /proc */
+        bool private_ipc;       /* PrivateIPC=: SysV IPC and POSIX message queues of its own */
+        policy_protect_system protect_system;
+        policy_paths read_only, read_write, inaccessible;
+} policy_isolation;
+
 struct corral_policy {
         uint64_t memory_max;          /* MemoryMax=, bytes; CORRAL_INFINITY = unset */
         uint64_t tasks_max;           /* TasksMax=; CORRAL_INFINITY = unset */
@@ -52,8 +77,12 @@ struct corral_policy {
         corral_start_method start_method; /* StartMethod=fork|forkserver (functions) */
         policy_filter filter;         /* SystemCallFilter=, SystemCallErrorNumber=, SystemCallArchitectures= */
         bool no_new_privileges;       /* NoNewPrivileges=; forced on by a filter */
+        policy_isolation iso;         /* namespaces and the filesystem */
         char cgroup_base[POLICY_CGROUP_BASE_MAX]; /* CGroupBase=: placement rule 3, "" = unset */
 };
+
+/* Does the policy ask for any namespace (mount, net, pid, ipc)? */
+bool policy_wants_namespaces(const corral_policy *p);
 
 /* Total physical memory, for MemoryMax=N%. */
 uint64_t policy_physical_memory(void);
@@ -63,3 +92,7 @@ int policy_set_why(corral_policy *p, const char *key, const char *value, char *w
 /* The keys corral_policy_set() takes, in the order they are documented. */
 size_t policy_key_count(void);
 const char *policy_key_name(size_t i);
+
+/* A policy file's text from memory (name is what messages call it): what
+ * corral_policy_load() does after reading the file. For tests and fuzzing. */
+int policy_file_apply(corral_policy *p, const char *name, const char *text, size_t size, corral_diag *diag);

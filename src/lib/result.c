@@ -33,6 +33,8 @@ _public_ int corral_result_exit_code(const corral_result *r) {
                 return 130;
         case CORRAL_STATUS_SPAWN_ERROR:
                 return r->error_errno == ENOENT ? 127 : 126;
+        case CORRAL_STATUS_SYSCALL_DENIED:
+                return 128 + SIGSYS; /* what a shell shows for a seccomp kill */
         case CORRAL_STATUS_INTERNAL_ERROR:
         default:
                 return 125;
@@ -93,7 +95,9 @@ static json_int_t count(uint64_t v) {
         return v > INT64_MAX ? INT64_MAX : (json_int_t) v;
 }
 
-static json_t *enforcement_to_json(const corral_enforcement *e) {
+static json_t *enforcement_to_json(const corral_result *r) {
+        const corral_enforcement *e = &r->enforcement;
+        const corral_isolation *iso = &r->isolation;
         json_t *o = json_object();
         const struct {
                 const char *key;
@@ -105,6 +109,18 @@ static json_t *enforcement_to_json(const corral_enforcement *e) {
         for (size_t i = 0; o && i < ELEMENTSOF(rows); i++)
                 if (rows[i].value != CORRAL_ENFORCER_UNSET)
                         json_object_set_new(o, rows[i].key, json_string(corral_enforcer_to_string(rows[i].value)));
+        const struct {
+                const char *key, *value;
+        } iso_rows[] = {
+                { "syscall_filter", iso->syscall_filter },   { "no_new_privileges", iso->no_new_privileges },
+                { "private_network", iso->private_network }, { "private_tmp", iso->private_tmp },
+                { "protect_system", iso->protect_system },   { "paths", iso->paths },
+                { "private_pids", iso->private_pids },       { "private_ipc", iso->private_ipc },
+                { "die_with_corral", iso->die_with_corral },
+        };
+        for (size_t i = 0; o && i < ELEMENTSOF(iso_rows); i++)
+                if (iso_rows[i].value)
+                        json_object_set_new(o, iso_rows[i].key, json_string(iso_rows[i].value));
         return o;
 }
 
@@ -163,19 +179,30 @@ _public_ int corral_result_to_json(const corral_result *r, char **ret_json) {
         if (!o)
                 return -ENOMEM;
         /* json_object_set_new() takes a NULL value as a failure (and frees nothing). */
-        int fail = json_object_set_new(o, "enforcement", enforcement_to_json(&r->enforcement));
-        json_t *ev = evidence_to_json(r);
+        int fail = json_object_set_new(o, "enforcement", enforcement_to_json(r));
+        json_t *evidence = evidence_to_json(r);
+        if (evidence && r->syscall_denied.denied) {
+                const corral_syscall_denied *d = &r->syscall_denied;
+                const char *e = d->errno_answer ? strerrorname_np(d->errno_answer) : NULL;
+                fail |= json_object_set_new(evidence, "syscall_denied",
+                                            json_pack("{s:o, s:i, s:o, s:s, s:o, s:I}", "name",
+                                                      utf8_to_json(d->name, strnlen(d->name, sizeof d->name)),
+                                                      "nr", d->nr, "arch",
+                                                      utf8_to_json(d->arch, strnlen(d->arch, sizeof d->arch)),
+                                                      "action", d->errno_answer ? "errno" : "kill", "errno",
+                                                      e ? json_string(e) : json_null(), "count", count(d->count)));
+        }
         corral_placement pl;
         /* Placement is per process: the rule that gave this process its base. */
-        if (ev && place_current(&pl))
-                fail |= json_object_set_new(ev, "placement",
+        if (evidence && place_current(&pl))
+                fail |= json_object_set_new(evidence, "placement",
                                             json_pack("{s:s, s:i, s:o, s:o}", "rule",
                                                       corral_placement_rule_to_string(pl.rule), "rule_number",
                                                       (int) pl.rule, "base", string_or_null(pl.base), "unit",
                                                       string_or_null(pl.unit)));
-        else if (ev)
-                fail |= json_object_set_new(ev, "placement", json_null());
-        fail |= json_object_set_new(o, "evidence", ev);
+        else if (evidence)
+                fail |= json_object_set_new(evidence, "placement", json_null());
+        fail |= json_object_set_new(o, "evidence", evidence);
         if (r->stdout_capture.data || r->stderr_capture.data || r->stdout_capture.truncated) {
                 fail |= json_object_set_new(o, "stdout", bytes_to_json(&r->stdout_capture));
                 fail |= json_object_set_new(o, "stderr", bytes_to_json(&r->stderr_capture));

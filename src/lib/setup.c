@@ -14,7 +14,7 @@
  *                   finds escaped members by session id.
  *   3. signals      default dispositions, empty mask: the supervisor may ignore or block
  *                   signals (signalfd), the run must not inherit that.
- *      later: pdeathsig (pol) — PR_SET_PDEATHSIG after the signal reset (a reset would not
+ *      pdeathsig (pol) — PR_SET_PDEATHSIG after the signal reset (a reset would not
  *                   clear it, but its signal must have its default action), then check
  *                   getppid() against the parent's pid for a parent that already died.
  *      later: namespaces (pol) — unshare() of user/mount/pid/ipc/uts/net, before
@@ -50,13 +50,19 @@
  * with what it needs (fds, a pointer to data prepared in the parent) in its setup_op.
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "filter.h"
+#include "init.h"
+#include "isolation.h"
 #include "macro.h"
+#include "namespace.h"
 #include "rlimit.h"
 #include "setup.h"
 #include "spawn.h"
@@ -162,10 +168,65 @@ static int step_fn(const setup_op *op, setup_child *c) {
         _exit(req->fn(req->fn_arg));
 }
 
+static int step_pdeathsig(const setup_op *op, setup_child *c) {
+        const iso_child *iso = op->ptr;
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                return errno;
+        /* The parent may have died before the prctl: then nobody would send it. (In a new
+         * pid namespace the parent is outside it and getppid() says 0.) */
+        if (getppid() != iso->parent_pid && !(iso->ns && (iso->ns->clone_flags & CLONE_NEWPID)))
+                return ESRCH;
+        return 0;
+}
+
+static int step_pidns_init(const setup_op *op, setup_child *c) {
+        return init_start(c->errfd);
+}
+
+static int step_namespaces(const setup_op *op, setup_child *c) {
+        const iso_child *iso = op->ptr;
+        return ns_child_enter(iso->ns, &c->detail);
+}
+
+static int step_mounts(const setup_op *op, setup_child *c) {
+        const iso_child *iso = op->ptr;
+        return ns_child_mount(iso->ns, &c->detail);
+}
+
+static int step_no_new_privs(const setup_op *op, setup_child *c) {
+        int r = filter_set_no_new_privs();
+        return r < 0 ? -r : 0;
+}
+
+static int step_seccomp(const setup_op *op, setup_child *c) {
+        const iso_child *iso = op->ptr;
+        int r;
+
+        /* The listener goes out on a fixed fd, the one the filter lets sendmsg() use. */
+        if (c->errfd == FILTER_NOTIFY_SEND_FD) {
+                int fd = fcntl(c->errfd, F_DUPFD_CLOEXEC, FILTER_NOTIFY_SEND_FD + 1);
+                if (fd < 0)
+                        return errno;
+                c->errfd = fd;
+        }
+        if (iso->notify_fd != FILTER_NOTIFY_SEND_FD &&
+            dup3(iso->notify_fd, FILTER_NOTIFY_SEND_FD, O_CLOEXEC) < 0)
+                return errno;
+        r = filter_load_and_send(iso->prog);
+        return r < 0 ? -r : 0;
+}
+
 static const struct {
         const char *name;
         int (*run)(const setup_op *op, setup_child *c);
 } steps[_SPAWN_STEP_MAX] = {
+        [SPAWN_STEP_PDEATHSIG] = { "PR_SET_PDEATHSIG (corral died during the set-up)", step_pdeathsig },
+        [SPAWN_STEP_NAMESPACES] = { "entering the namespaces", step_namespaces },
+        [SPAWN_STEP_MOUNTS] = { "setting up the mounts", step_mounts },
+        [SPAWN_STEP_NO_NEW_PRIVS] = { "no_new_privs", step_no_new_privs },
+        [SPAWN_STEP_SECCOMP] = { "loading the syscall filter", step_seccomp },
+        [SPAWN_STEP_PIDNS_INIT] = { "starting the pid namespace's init", step_pidns_init },
+        [SPAWN_STEP_PIDNS_EXIT] = { "pid namespace", NULL },
         [SPAWN_STEP_CGROUP] = { "joining the run's cgroup", step_cgroup },
         [SPAWN_STEP_SESSION] = { "setsid", step_session },
         [SPAWN_STEP_SIGNALS] = { "resetting the signal mask", step_signals },
@@ -197,6 +258,18 @@ void setup_plan_build(const spawn_request *req, setup_plan *ret) {
                 add(&p, (setup_op){ .step = SPAWN_STEP_CGROUP, .fd = { req->cgroup_fd, -1, -1 } });
         add(&p, (setup_op){ .step = SPAWN_STEP_SESSION });
         add(&p, (setup_op){ .step = SPAWN_STEP_SIGNALS });
+        if (req->iso) {
+                add(&p, (setup_op){ .step = SPAWN_STEP_PDEATHSIG, .ptr = req->iso });
+                if (req->iso->ns) {
+                        add(&p, (setup_op){ .step = SPAWN_STEP_NAMESPACES, .ptr = req->iso });
+                        if (req->iso->ns->n_mounts)
+                                add(&p, (setup_op){ .step = SPAWN_STEP_MOUNTS, .ptr = req->iso });
+                        /* after the mounts (pid 1 mounted the namespace's /proc), before
+                         * anything pid 1 should not hold: pid 2 goes on from here */
+                        if (req->iso->ns->clone_flags & CLONE_NEWPID)
+                                add(&p, (setup_op){ .step = SPAWN_STEP_PIDNS_INIT });
+                }
+        }
         if (req->rlimits)
                 add(&p, (setup_op){ .step = SPAWN_STEP_RLIMIT, .ptr = req->rlimits });
         add(&p, (setup_op){ .step = SPAWN_STEP_STDIO, .fd = { req->stdio[0], req->stdio[1], req->stdio[2] } });
@@ -205,6 +278,10 @@ void setup_plan_build(const spawn_request *req, setup_plan *ret) {
                 add(&p, (setup_op){ .step = SPAWN_STEP_FN, .ptr = req });
         } else {
                 add(&p, (setup_op){ .step = SPAWN_STEP_FDS });
+                if (req->iso && req->iso->prog)
+                        add(&p, (setup_op){ .step = SPAWN_STEP_SECCOMP, .ptr = req->iso });
+                else if (req->iso && req->iso->no_new_privs)
+                        add(&p, (setup_op){ .step = SPAWN_STEP_NO_NEW_PRIVS });
                 add(&p, (setup_op){ .step = SPAWN_STEP_EXEC, .ptr = req });
         }
         *ret = p;

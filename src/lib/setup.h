@@ -23,6 +23,13 @@ typedef enum spawn_step {
         SPAWN_STEP_FN,
         SPAWN_STEP_FORKSERVER, /* not a step: the forkserver could not be reached or refused */
         SPAWN_STEP_FDS_KEEP,   /* function mode: close all but 0-2, the kept fds and the report pipe */
+        SPAWN_STEP_PDEATHSIG,
+        SPAWN_STEP_NAMESPACES,
+        SPAWN_STEP_MOUNTS,
+        SPAWN_STEP_NO_NEW_PRIVS,
+        SPAWN_STEP_SECCOMP,
+        SPAWN_STEP_PIDNS_INIT,
+        SPAWN_STEP_PIDNS_EXIT, /* not a failure: pid 1 reports pid 2's wait status (detail) */
         _SPAWN_STEP_MAX,
 } spawn_step;
 

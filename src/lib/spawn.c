@@ -30,6 +30,7 @@
 
 #include "macro.h"
 #include "setup.h"
+#include "isolation.h"
 #include "spawn.h"
 
 #ifndef CLONE_PIDFD
@@ -90,6 +91,11 @@ int spawn_resolve(const char *name, char **ret_path) {
         return r;
 }
 
+/* Namespaces that only clone can make (a new pid namespace: the child is its pid 1). */
+static unsigned long spawn_ns_flags(const spawn_request *req) {
+        return req->iso && req->iso->ns ? (unsigned long) req->iso->ns->clone_flags : 0UL;
+}
+
 static int clone3_into(const spawn_request *req, int *ret_pidfd, bool *ret_joined) {
         int pidfd = -1;
         struct spawn_clone_args args = {
@@ -101,6 +107,7 @@ static int clone3_into(const spawn_request *req, int *ret_pidfd, bool *ret_joine
                 args.flags |= CLONE_INTO_CGROUP;
                 args.cgroup = (uint64_t) req->cgroup_fd;
         }
+        args.flags |= spawn_ns_flags(req);
         long pid = syscall(SYS_clone3, &args, sizeof args);
         if (pid < 0)
                 return negative_errno();
@@ -133,7 +140,8 @@ int spawn_start(const spawn_request *req, pid_t *ret_pid, int *ret_pidfd, spawn_
                 if (pid == -ENOSYS || pid == -EPERM || pid == -E2BIG || pid == -EINVAL) {
                         /* Before 5.7, or clone3 refused by a seccomp profile. */
                         joined = false;
-                        pid = syscall(SYS_clone, (unsigned long) CLONE_PIDFD, 0UL, &pidfd, 0UL, 0UL);
+                        pid = syscall(SYS_clone, (unsigned long) CLONE_PIDFD | spawn_ns_flags(req), 0UL, &pidfd,
+                                      0UL, 0UL);
                         if (pid < 0 && (errno == EINVAL || errno == ENOSYS)) {
                                 pidfd = -1;
                                 pid = fork();

@@ -32,6 +32,8 @@ typedef struct spawn_request {
         /* Function mode: the child runs fn(arg) after its set-up and _exits with its value. */
         int (*fn)(void *arg);
         void *fn_arg;
+        /* Isolation steps (isolation.h): namespaces, no_new_privs, seccomp; NULL: none. */
+        const struct iso_child *iso;
         /* Do not wait for exec: hand back the report pipe (non-blocking) instead. EOF on it
          * means exec succeeded; a spawn_failure means it did not (the child then exits 127). */
         int *ret_report_fd;

@@ -84,6 +84,10 @@ void verdict_decide(const verdict_input *in, verdict *ret) {
                                 v.status = CORRAL_STATUS_INTERRUPTED;
                                 v.limit_hit = "Interrupt";
                                 break;
+                        case VERDICT_ACTION_SYSCALL:
+                                v.status = CORRAL_STATUS_SYSCALL_DENIED;
+                                v.limit_hit = "SystemCallFilter";
+                                break;
                         case VERDICT_ACTION_NONE:
                                 break;
                         }

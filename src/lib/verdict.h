@@ -17,6 +17,7 @@ typedef enum verdict_action {
         VERDICT_ACTION_CPU,       /* CPUTimeMaxSec budget reached */
         VERDICT_ACTION_MEMORY,    /* fallback RSS watch passed MemoryMax */
         VERDICT_ACTION_INTERRUPT, /* corral_job_interrupt() */
+        VERDICT_ACTION_SYSCALL,   /* the syscall filter denied a call whose action is kill */
 } verdict_action;
 
 typedef struct verdict_input {

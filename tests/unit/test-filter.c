@@ -277,6 +277,28 @@ static void test_load_int80(void **state) {
         assert_int_equal(count, 0);
 }
 
+static void test_cache(void **state) {
+        policy_filter a = {}, b = {};
+        char why[PARSE_WHY_MAX] = "";
+        const filter_prog *p1, *p2, *p3;
+
+        assert_int_equal(filter_parse_filter(&a, "~ptrace", why), 0);
+        assert_int_equal(filter_parse_filter(&b, "~mount", why), 0);
+        assert_int_equal(filter_prog_get(&a, &p1, why), 0);
+        assert_int_equal(filter_prog_get(&a, &p2, why), 0);
+        assert_ptr_equal(p1, p2); /* built once */
+        /* the errno answers are the supervisor's: same program */
+        a.error_number = EPERM;
+        assert_int_equal(filter_prog_get(&a, &p3, why), 0);
+        assert_ptr_equal(p1, p3);
+        filter_prog_release(p3);
+        assert_int_equal(filter_prog_get(&b, &p3, why), 0);
+        assert_ptr_not_equal(p1, p3);
+        filter_prog_release(p1);
+        filter_prog_release(p2);
+        filter_prog_release(p3);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_groups_known),
@@ -285,6 +307,7 @@ int main(void) {
                 cmocka_unit_test(test_load_deny),
                 cmocka_unit_test(test_load_allow),
                 cmocka_unit_test(test_load_int80),
+                cmocka_unit_test(test_cache),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

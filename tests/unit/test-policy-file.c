@@ -96,6 +96,16 @@ static void test_bad_lines(void **state) {
                 { "just words", "just words: expected Key=Value" },
                 { "=1G", "a value without a key" },
                 { "[Service]", "[Service]: sections are not used in policy files" },
+                { "SystemCallFilter=~@nosuch", "SystemCallFilter: value '~@nosuch': unknown group '@nosuch'" },
+                { "SystemCallFilter=ptrace:EPERM",
+                  "SystemCallFilter: value 'ptrace:EPERM': 'ptrace:EPERM': an errno belongs to an entry of a "
+                  "deny-list (~...)" },
+                { "SystemCallArchitectures=x86", "SystemCallArchitectures: value 'x86': only 'native' (x86_64) is supported" },
+                { "ProtectSystem=sometimes", "ProtectSystem: value 'sometimes': expected no, yes, full or strict" },
+                { "ReadOnlyPaths=etc", "ReadOnlyPaths: value 'etc': 'etc' is not an absolute path" },
+                { "InaccessiblePaths=/a/../b", "InaccessiblePaths: value '/a/../b': '/a/../b': '.' and '..' are not allowed" },
+                { "PrivateNetwork=perhaps",
+                  "PrivateNetwork: value 'perhaps': expected a boolean: yes, no, true, false, on, off, 1 or 0" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {

@@ -414,7 +414,7 @@ static void test_diag_bounded(void **state) {
 static void test_strings(void **state) {
         static const char *const statuses[] = {
                 "ok",          "exited",       "signaled",    "wall_timeout",   "cpu_timeout",
-                "memory_limit", "interrupted", "spawn_error", "internal_error",
+                "memory_limit", "interrupted", "spawn_error", "internal_error", "syscall_denied",
         };
         static const char *const enforcers[] = {
                 NULL,          "cgroup",     "monitor", "rlimit-as", "rlimit-data",

@@ -34,6 +34,7 @@ static void test_exit_codes(void **state) {
                 { CORRAL_STATUS_SPAWN_ERROR, 0, 0, ENOENT, 127 },
                 { CORRAL_STATUS_SPAWN_ERROR, 0, 0, EACCES, 126 },
                 { CORRAL_STATUS_INTERNAL_ERROR, 0, 0, EIO, 125 },
+                { CORRAL_STATUS_SYSCALL_DENIED, 0, SIGKILL, 0, 128 + SIGSYS },
         };
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
                 corral_result r = { .status = rows[i].status, .exit_code = rows[i].exit_code,

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A job's isolation, between the life cycle (job.c) and the mechanisms: the filter's
+ * program from filter.c's cache, the socket the child sends the seccomp listener on,
+ * the network namespace from net.c's pool, the mount plan from namespace.c, and what
+ * enforces each setting (result.isolation). After the spawn it is the filter's
+ * supervisor: the listener sits in the job's epoll set, and each denied call becomes
+ * evidence (evidence.syscall_denied), then an errno answer or the end of the run
+ * (status syscall_denied). No kernel interface of its own.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "isolation.h"
+#include "job.h"
+#include "macro.h"
+#include "net.h"
+#include "parse.h"
+
+/* How many notifications one dispatch answers: bounded work, the rest comes next time. */
+#define ISO_NOTIFY_BATCH 64
+
+static bool filter_wanted(const corral_policy *p) {
+        return p->filter.set || p->filter.arch_native;
+}
+
+/* A setting nothing here can enforce: "none" with Unenforced=allow, else refused. */
+static int unenforced(corral_job *j, const char **slot, char *why, size_t why_size, const char *key,
+                      const char *reason) {
+        if (j->policy.refuse_unenforced) {
+                snprintf(why, why_size, "%s: %s (Unenforced=refuse)", key, reason);
+                return -EOPNOTSUPP;
+        }
+        *slot = "none";
+        return 0;
+}
+
+int iso_prepare(corral_job *j, char *why, size_t why_size) {
+        const corral_policy *p = &j->policy;
+        iso_state *st = &j->iso;
+        corral_isolation *e = &j->result->isolation;
+        char nwhy[NS_WHY_MAX > NET_WHY_MAX ? NS_WHY_MAX : NET_WHY_MAX] = "";
+        int r;
+
+        *st = (iso_state){ .sock = { -EBADF, -EBADF }, .listener = -EBADF, .netns_fd = -EBADF };
+        st->active = true;
+        st->child.notify_fd = -EBADF;
+
+        /* The run dies with the thread that started it (PR_SET_PDEATHSIG). */
+        st->child.parent_pid = getpid();
+        e->die_with_corral = "pdeathsig";
+
+        if (policy_wants_namespaces(p)) {
+                const policy_isolation *iso = &p->iso;
+                bool mounts = iso->private_tmp || iso->protect_system != POLICY_PROTECT_SYSTEM_NO ||
+                              iso->read_only.n || iso->read_write.n || iso->inaccessible.n;
+
+                if (!ns_privileged()) {
+                        /* the user-namespace path is not built: nothing enforces these here */
+                        const char *reason = "namespaces need root (CAP_SYS_ADMIN) here";
+                        r = 0;
+                        if (iso->private_network)
+                                r = unenforced(j, &e->private_network, why, why_size, "PrivateNetwork=yes", reason);
+                        if (r >= 0 && iso->private_tmp)
+                                r = unenforced(j, &e->private_tmp, why, why_size, "PrivateTmp=yes", reason);
+                        if (r >= 0 && iso->protect_system != POLICY_PROTECT_SYSTEM_NO)
+                                r = unenforced(j, &e->protect_system, why, why_size, "ProtectSystem=", reason);
+                        if (r >= 0 && (iso->read_only.n || iso->read_write.n || iso->inaccessible.n))
+                                r = unenforced(j, &e->paths, why, why_size, "ReadOnlyPaths=/ReadWritePaths=/InaccessiblePaths=", reason);
+                        if (r >= 0 && iso->private_ipc)
+                                r = unenforced(j, &e->private_ipc, why, why_size, "PrivateIPC=yes", reason);
+                        if (r >= 0 && iso->private_pids)
+                                r = unenforced(j, &e->private_pids, why, why_size, "PrivatePIDs=yes", reason);
+                        if (r < 0)
+                                return r;
+                } else {
+                        if (iso->private_network) {
+                                r = net_ns_get(&st->netns_fd, &st->netns_reused, nwhy);
+                                if (r < 0) {
+                                        snprintf(why, why_size, "PrivateNetwork=yes: %s", nwhy);
+                                        return r;
+                                }
+                                e->private_network = "netns";
+                        }
+                        r = ns_plan_build(p, st->netns_fd, &st->ns, nwhy);
+                        if (r < 0) {
+                                snprintf(why, why_size, "%s", nwhy);
+                                return r;
+                        }
+                        st->child.ns = &st->ns;
+                        if (iso->private_tmp)
+                                e->private_tmp = "mount-ns";
+                        if (iso->protect_system != POLICY_PROTECT_SYSTEM_NO)
+                                e->protect_system = "mount-ns";
+                        if (iso->read_only.n || iso->read_write.n || iso->inaccessible.n)
+                                e->paths = "mount-ns";
+                        if (iso->private_ipc)
+                                e->private_ipc = "ipc-ns";
+                        if (iso->private_pids) {
+                                e->private_pids = "pid-ns";
+                                e->die_with_corral = "pdeathsig+pid-ns";
+                        }
+                        (void) mounts;
+                }
+        }
+
+        if (filter_wanted(p)) {
+                char fwhy[PARSE_WHY_MAX] = "";
+                r = filter_prog_get(&p->filter, &st->prog, fwhy);
+                if (r < 0) {
+                        snprintf(why, why_size, "SystemCallFilter=: %s", fwhy);
+                        return r;
+                }
+                if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, st->sock) < 0) {
+                        r = negative_errno();
+                        snprintf(why, why_size, "SystemCallFilter=: socketpair: %s", strerror(-r));
+                        return r;
+                }
+                st->child.prog = st->prog;
+                st->child.notify_fd = st->sock[1];
+                e->syscall_filter = "seccomp";
+        }
+        if (filter_wanted(p) || p->no_new_privileges) {
+                st->child.no_new_privs = true;
+                e->no_new_privileges = "prctl";
+        }
+        return 0;
+}
+
+const char *iso_unsupported_for_functions(const corral_policy *p) {
+        if (filter_wanted(p))
+                return "SystemCallFilter=";
+        if (p->no_new_privileges)
+                return "NoNewPrivileges=";
+        if (policy_wants_namespaces(p))
+                return "a namespace setting (PrivateNetwork=, PrivateTmp=, ProtectSystem=, ...)";
+        return NULL;
+}
+
+const iso_child *iso_request(corral_job *j) {
+        return j->iso.active ? &j->iso.child : NULL;
+}
+
+static void on_notify(void *userdata, int fd) {
+        corral_job *j = userdata;
+        corral_syscall_denied *d = &j->result->syscall_denied;
+
+        for (int i = 0; i < ISO_NOTIFY_BATCH; i++) {
+                filter_notification n;
+                filter_verdict v;
+                int r = filter_notif_recv(fd, &n);
+
+                if (r == 0)
+                        return;
+                if (r < 0) {
+                        /* every user of the filter is gone (EPOLLHUP) */
+                        job_remove_watch(j, fd);
+                        j->iso.listener = safe_close(j->iso.listener);
+                        return;
+                }
+                filter_judge(&j->policy.filter, n.arch, n.nr, &v);
+                if (!d->denied || (d->errno_answer && !v.errno_answer)) {
+                        /* the first denied call, unless a later one ended the run */
+                        d->denied = true;
+                        snprintf(d->name, sizeof d->name, "%s", v.name);
+                        snprintf(d->arch, sizeof d->arch, "%s", v.arch);
+                        d->nr = n.nr;
+                        d->errno_answer = v.errno_answer;
+                }
+                d->count++;
+                if (v.errno_answer) {
+                        (void) filter_notif_answer(fd, n.id, v.errno_answer);
+                        continue;
+                }
+                /* Never answered: the call stays blocked until the kill ends it. */
+                monitor_act(j, VERDICT_ACTION_SYSCALL);
+                monitor_kill_everything(j);
+        }
+}
+
+static void on_listener(void *userdata, int fd) {
+        corral_job *j = userdata;
+        int listener = -EBADF, r;
+
+        r = filter_recv_listener(fd, &listener);
+        job_remove_watch(j, fd);
+        j->iso.sock[0] = safe_close(j->iso.sock[0]);
+        if (r < 0)
+                return; /* the child died before loading its filter: its report says why */
+        j->iso.listener = listener;
+        if (job_add_watch(j, listener, on_notify, j) < 0) {
+                /* unsupervised, a denied call would block: end the run instead */
+                monitor_act(j, VERDICT_ACTION_SYSCALL);
+                monitor_kill_everything(j);
+        }
+}
+
+void iso_started(corral_job *j) {
+        iso_state *st = &j->iso;
+
+        if (!st->active)
+                return;
+        st->sock[1] = safe_close(st->sock[1]);
+        filter_prog_release(st->prog);
+        st->prog = NULL;
+        st->child.prog = NULL;
+        if (st->sock[0] >= 0 && job_add_watch(j, st->sock[0], on_listener, j) < 0)
+                st->sock[0] = safe_close(st->sock[0]);
+}
+
+void iso_release(corral_job *j) {
+        iso_state *st = &j->iso;
+
+        if (!st->active)
+                return;
+        st->listener = safe_close(st->listener);
+        st->sock[0] = safe_close(st->sock[0]);
+        st->sock[1] = safe_close(st->sock[1]);
+        filter_prog_release(st->prog);
+        st->prog = NULL;
+        /* A run as root had CAP_NET_ADMIN in its namespace: never reused (see net.h). */
+        net_ns_put(st->netns_fd, false);
+        st->netns_fd = -EBADF;
+        st->active = false;
+}

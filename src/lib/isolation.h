@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A job's isolation: what the policy's filter, namespaces and death-with-corral settings
+ * need around a spawn (prepared in the parent, used by the child's set-up steps), and the
+ * supervisor side of the filter (the seccomp listener in the job's epoll set).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "filter.h"
+#include "namespace.h"
+
+/* What the child's set-up steps read (through its copy of the parent's memory). */
+typedef struct iso_child {
+        const ns_plan *ns;        /* NULL: no namespaces */
+        const filter_prog *prog;  /* NULL: no filter */
+        int notify_fd;            /* the socket the listener is sent on */
+        bool no_new_privs;
+        pid_t parent_pid;         /* PR_SET_PDEATHSIG: the parent that must outlive the set-up */
+} iso_child;
+
+typedef struct iso_state {
+        bool active;
+        iso_child child;
+        ns_plan ns;
+        const filter_prog *prog; /* held until clone */
+        int sock[2];             /* [0] ours, [1] the child's */
+        int listener;
+        int netns_fd;
+        bool netns_reused;
+} iso_state;
+
+struct corral_job;
+
+/* Before the spawn: check and prepare the policy's isolation here; -errno with why
+ * (a spawn_error naming the setting) when it cannot be had. */
+int iso_prepare(struct corral_job *j, char *why, size_t why_size);
+/* Function runs do not have the isolation steps yet: the first key that asks for one, or NULL. */
+const char *iso_unsupported_for_functions(const corral_policy *p);
+/* The child's part, or NULL. */
+const iso_child *iso_request(struct corral_job *j);
+/* Right after clone (started or not): drop what only the child needed, watch for the listener. */
+void iso_started(struct corral_job *j);
+/* The run is over: close everything, give the network namespace back. Safe on any path. */
+void iso_release(struct corral_job *j);

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Namespaces and mounts, the only user of unshare(), setns() and mount(2) in corral.
+ *
+ * The parent turns the policy into a list of mount operations (checking every path, so
+ * that a typo is a spawn_error naming it, not a failed step); the child, between clone
+ * and exec, unshares its mount (and ipc, net) namespace, makes every mount private so
+ * nothing propagates back to the host, and applies the list in this order:
+ *
+ *   ProtectSystem=    read-only binds of /usr, /boot, /efi (yes), /etc (full), or / (strict;
+ *                     /dev, /proc and /sys are made writable again as they were)
+ *   ReadOnlyPaths=    read-only binds
+ *   PrivateTmp=       fresh tmpfs on /tmp and /var/tmp (after the read-only steps, so
+ *                     writable under ProtectSystem=strict); they die with the namespace,
+ *                     and with them whatever the run left there
+ *   ReadWritePaths=   writable again below a read-only parent
+ *   InaccessiblePaths= an empty mode-000 tmpfs over directories, /dev/null over files
+ *   PrivatePIDs=      a /proc of the new pid namespace
+ *   PrivateIPC=       /dev/mqueue of the new ipc namespace
+ *
+ * Recursive read-only uses mount_setattr(AT_RECURSIVE) (Linux 5.12). Privilege:
+ * CAP_SYS_ADMIN (root); the unprivileged path through a user namespace is not built.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "macro.h"
+#include "namespace.h"
+
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+struct ns_mount_attr {
+        uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+bool policy_wants_namespaces(const corral_policy *p) {
+        const policy_isolation *i = &p->iso;
+        return i->private_tmp || i->private_network || i->private_pids || i->private_ipc ||
+               i->protect_system != POLICY_PROTECT_SYSTEM_NO || i->read_only.n || i->read_write.n ||
+               i->inaccessible.n;
+}
+
+bool ns_privileged(void) {
+        char buf[4096];
+        unsigned long long caps;
+        const char *p;
+
+        if (geteuid() == 0)
+                return true;
+        if (read_file_at(AT_FDCWD, "/proc/self/status", buf, sizeof buf, NULL) < 0)
+                return false;
+        p = strstr(buf, "CapEff:");
+        return p && sscanf(p + 7, "%llx", &caps) == 1 && (caps & (1ULL << 21)); /* CAP_SYS_ADMIN */
+}
+
+static int why_fail(char *why, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int why_fail(char *why, int r, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, NS_WHY_MAX, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+static int add(ns_plan *plan, ns_mount_op op, const char *path, char *why) {
+        if (plan->n_mounts >= NS_MAX_MOUNTS)
+                return why_fail(why, -E2BIG, "too many mounts (at most %d)", NS_MAX_MOUNTS);
+        plan->mounts[plan->n_mounts++] = (ns_mount){ op, path };
+        return 0;
+}
+
+/* A path from the policy: absolute, and there (unless '-': then 0 and left out). */
+static int check_path(const char *key, const char *spec, const char **ret_path, struct stat *ret_st, char *why) {
+        bool optional = spec[0] == '-';
+        const char *path = optional ? spec + 1 : spec;
+
+        if (path[0] != '/')
+                return why_fail(why, -EINVAL, "%s=%s: not an absolute path", key, spec);
+        if (stat(path, ret_st) < 0) {
+                if (optional && errno == ENOENT)
+                        return 0;
+                return why_fail(why, negative_errno(), "%s=%s: %s", key, path, strerror(errno));
+        }
+        *ret_path = path;
+        return 1;
+}
+
+static int add_paths(ns_plan *plan, const char *key, const policy_paths *paths, ns_mount_op op, char *why) {
+        for (unsigned i = 0; i < paths->n; i++) {
+                const char *path = NULL;
+                struct stat st;
+                int r = check_path(key, paths->v[i], &path, &st, why);
+                if (r <= 0) {
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                ns_mount_op o = op;
+                if (op == NS_MOUNT_HIDE_DIR && !S_ISDIR(st.st_mode))
+                        o = NS_MOUNT_HIDE_FILE;
+                r = add(plan, o, path, why);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* A system directory, when it exists here. */
+static int add_if_dir(ns_plan *plan, ns_mount_op op, const char *path, char *why) {
+        struct stat st;
+        if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+                return 0;
+        return add(plan, op, path, why);
+}
+
+static bool writable(const char *path) {
+        struct statvfs sv;
+        return statvfs(path, &sv) == 0 && !(sv.f_flag & ST_RDONLY);
+}
+
+int ns_plan_build(const corral_policy *p, int netns_fd, ns_plan *ret, char *why) {
+        const policy_isolation *iso = &p->iso;
+        ns_plan plan = { .netns_fd = -1 };
+        bool mounts = iso->private_tmp || iso->private_pids || iso->private_ipc ||
+                      iso->protect_system != POLICY_PROTECT_SYSTEM_NO || iso->read_only.n || iso->read_write.n ||
+                      iso->inaccessible.n;
+        int r = 0;
+
+        if (!policy_wants_namespaces(p)) {
+                *ret = plan;
+                return 0;
+        }
+        if (!ns_privileged())
+                return why_fail(why, -EPERM,
+                                "namespaces need root (CAP_SYS_ADMIN); the user-namespace path is not built");
+
+        if (mounts)
+                plan.unshare_flags |= CLONE_NEWNS;
+        if (iso->private_ipc)
+                plan.unshare_flags |= CLONE_NEWIPC;
+        if (iso->private_pids)
+                plan.clone_flags |= CLONE_NEWPID;
+        if (iso->private_network) {
+                if (netns_fd < 0)
+                        return why_fail(why, -EINVAL, "PrivateNetwork=yes without a namespace");
+                plan.netns_fd = netns_fd;
+        }
+
+        if (mounts)
+                r = add(&plan, NS_MOUNT_PRIVATE, "/", why);
+        switch (iso->protect_system) {
+        case POLICY_PROTECT_SYSTEM_STRICT:
+                if (r >= 0)
+                        r = add(&plan, NS_MOUNT_RO, "/", why);
+                /* the API filesystems stay as they were */
+                if (r >= 0 && writable("/dev"))
+                        r = add(&plan, NS_MOUNT_RW, "/dev", why);
+                if (r >= 0 && writable("/proc"))
+                        r = add(&plan, NS_MOUNT_RW, "/proc", why);
+                if (r >= 0 && writable("/sys"))
+                        r = add(&plan, NS_MOUNT_RW, "/sys", why);
+                break;
+        case POLICY_PROTECT_SYSTEM_FULL:
+                if (r >= 0)
+                        r = add_if_dir(&plan, NS_MOUNT_RO, "/etc", why);
+                __attribute__((fallthrough));
+        case POLICY_PROTECT_SYSTEM_YES:
+                if (r >= 0)
+                        r = add_if_dir(&plan, NS_MOUNT_RO, "/usr", why);
+                if (r >= 0)
+                        r = add_if_dir(&plan, NS_MOUNT_RO, "/boot", why);
+                if (r >= 0)
+                        r = add_if_dir(&plan, NS_MOUNT_RO, "/efi", why);
+                break;
+        case POLICY_PROTECT_SYSTEM_NO:
+                break;
+        }
+        if (r >= 0)
+                r = add_paths(&plan, "ReadOnlyPaths", &iso->read_only, NS_MOUNT_RO, why);
+        if (r >= 0 && iso->private_tmp) {
+                r = add_if_dir(&plan, NS_MOUNT_TMPFS, "/tmp", why);
+                if (r >= 0)
+                        r = add_if_dir(&plan, NS_MOUNT_TMPFS, "/var/tmp", why);
+        }
+        if (r >= 0)
+                r = add_paths(&plan, "ReadWritePaths", &iso->read_write, NS_MOUNT_RW, why);
+        if (r >= 0)
+                r = add_paths(&plan, "InaccessiblePaths", &iso->inaccessible, NS_MOUNT_HIDE_DIR, why);
+        if (r >= 0 && iso->private_pids)
+                r = add(&plan, NS_MOUNT_PROC, "/proc", why);
+        if (r >= 0 && iso->private_ipc)
+                r = add_if_dir(&plan, NS_MOUNT_MQUEUE, "/dev/mqueue", why);
+        if (r < 0)
+                return r;
+        *ret = plan;
+        return 0;
+}
+
+/* ---- in the child: async-signal-safe system calls only ---- */
+
+static int set_rdonly(const char *path, bool on) {
+        struct ns_mount_attr a = { .attr_set = on ? MOUNT_ATTR_RDONLY : 0, .attr_clr = on ? 0 : MOUNT_ATTR_RDONLY };
+        if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &a, sizeof a) < 0)
+                return errno;
+        return 0;
+}
+
+/* Bind a path onto itself so that it is a mount point of its own (for "/" it already is). */
+static int bind_self(const char *path) {
+        if (strcmp(path, "/") == 0)
+                return 0;
+        if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return errno;
+        return 0;
+}
+
+static int do_mount(const ns_mount *m) {
+        int err;
+
+        switch (m->op) {
+        case NS_MOUNT_PRIVATE:
+                return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ? errno : 0;
+        case NS_MOUNT_RO:
+                err = bind_self(m->path);
+                return err ? err : set_rdonly(m->path, true);
+        case NS_MOUNT_RW:
+                err = bind_self(m->path);
+                return err ? err : set_rdonly(m->path, false);
+        case NS_MOUNT_TMPFS:
+                return mount("tmpfs", m->path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0 ? errno : 0;
+        case NS_MOUNT_HIDE_DIR:
+                return mount("tmpfs", m->path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                             "mode=000,size=4k") < 0 ?
+                               errno :
+                               0;
+        case NS_MOUNT_HIDE_FILE:
+                if (mount("/dev/null", m->path, NULL, MS_BIND, NULL) < 0)
+                        return errno;
+                return mount(NULL, m->path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0 ? errno : 0;
+        case NS_MOUNT_PROC:
+                return mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ? errno : 0;
+        case NS_MOUNT_MQUEUE:
+                return mount("mqueue", m->path, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ? errno : 0;
+        }
+        return EINVAL;
+}
+
+int ns_child_enter(const ns_plan *plan, int *ret_detail) {
+        *ret_detail = -1;
+        if (plan->unshare_flags && unshare(plan->unshare_flags) < 0)
+                return errno;
+        if (plan->netns_fd >= 0 && setns(plan->netns_fd, CLONE_NEWNET) < 0)
+                return errno;
+        return 0;
+}
+
+int ns_child_mount(const ns_plan *plan, int *ret_detail) {
+        for (unsigned i = 0; i < plan->n_mounts; i++) {
+                int err = do_mount(&plan->mounts[i]);
+                if (err) {
+                        *ret_detail = (int) i;
+                        return err;
+                }
+        }
+        return 0;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Namespaces and the run's view of the filesystem (PrivateTmp=, ProtectSystem=,
+ * ReadOnlyPaths=, ReadWritePaths=, InaccessiblePaths=, PrivateIPC=, PrivatePIDs='s
+ * /proc, PrivateNetwork='s join): a plan checked and built in the parent, carried out
+ * by the child between clone and exec without allocating.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "policy.h"
+
+#define NS_WHY_MAX 256
+#define NS_MAX_MOUNTS 48
+
+typedef enum ns_mount_op {
+        NS_MOUNT_PRIVATE,      /* / and below: no propagation either way */
+        NS_MOUNT_RO,           /* bind path onto itself (if not a mount point), read-only, recursively */
+        NS_MOUNT_RW,           /* bind path onto itself, writable again, recursively */
+        NS_MOUNT_TMPFS,        /* a fresh tmpfs (mode 1777) */
+        NS_MOUNT_HIDE_DIR,     /* an empty read-only tmpfs with mode 000 */
+        NS_MOUNT_HIDE_FILE,    /* /dev/null bound read-only over a file */
+        NS_MOUNT_PROC,         /* a /proc of the run's own pid namespace */
+        NS_MOUNT_MQUEUE,       /* /dev/mqueue of the run's own ipc namespace */
+} ns_mount_op;
+
+typedef struct ns_mount {
+        ns_mount_op op;
+        const char *path; /* points into the job's copy of the policy, or a literal */
+} ns_mount;
+
+typedef struct ns_plan {
+        int unshare_flags;    /* CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET (child's unshare) */
+        int clone_flags;      /* CLONE_NEWPID: given to clone itself */
+        int netns_fd;         /* a prepared namespace to setns() into, or -1 */
+        unsigned n_mounts;
+        ns_mount mounts[NS_MAX_MOUNTS];
+} ns_plan;
+
+/*
+ * In the parent: the plan for p, with its paths checked (a missing path is an error unless
+ * written with a leading '-', then it is left out). netns_fd: from net.c, or -1.
+ * -errno with why naming the setting and path.
+ */
+int ns_plan_build(const corral_policy *p, int netns_fd, ns_plan *ret, char *why);
+
+/* Whether this process may make the namespaces at all (root, or CAP_SYS_ADMIN). */
+bool ns_privileged(void);
+
+/* In the child (async-signal-safe): unshare, join the netns, mount. 0 or an errno; on
+ * failure *ret_detail says which mount failed (its index). */
+int ns_child_enter(const ns_plan *plan, int *ret_detail);
+int ns_child_mount(const ns_plan *plan, int *ret_detail);

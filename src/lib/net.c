@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PrivateNetwork=: network namespaces with only loopback, up. libnl-route's only user.
+ *
+ * libnl allocates, so it cannot run in the child between clone and exec. The namespace
+ * is made in the parent instead, by a short-lived thread: unshare(CLONE_NEWNET) moves
+ * only that thread (namespaces are per task), a netlink socket opened there belongs to
+ * the new namespace, lo goes up (the kernel adds 127.0.0.1/8 and ::1 itself), and an fd
+ * on /proc/thread-self/ns/net keeps the namespace alive after the thread ends. The child
+ * joins it with setns() before it drops privileges.
+ *
+ * Making a namespace costs about a millisecond, destroying one is deferred work in the
+ * kernel that can lag behind under churn, so a small pool keeps namespaces whose run
+ * could not have changed them (see net_ns_put) for the next run. Privilege:
+ * CAP_SYS_ADMIN for unshare, CAP_NET_ADMIN in the namespace (root).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/socket.h>
+
+#include "macro.h"
+#include "net.h"
+
+/* libnl's -NLE_* to -errno, at the boundary. */
+static int nl_to_errno(int nle) {
+        switch (nle < 0 ? -nle : nle) {
+        case NLE_PERM:
+                return -EPERM;
+        case NLE_NOMEM:
+                return -ENOMEM;
+        case NLE_NODEV:
+        case NLE_OBJ_NOTFOUND:
+                return -ENODEV;
+        case NLE_OPNOTSUPP:
+                return -EOPNOTSUPP;
+        case NLE_AGAIN:
+                return -EAGAIN;
+        default:
+                return -EIO;
+        }
+}
+
+static int why_nl(char *why, const char *what, int nle) {
+        snprintf(why, NET_WHY_MAX, "%s: %s", what, nl_geterror(nle));
+        return nl_to_errno(nle);
+}
+
+/* In the namespace this thread is in: lo up, and say whether anything else is there. */
+static int lo_up(bool check_only, bool *ret_pristine, char *why) {
+        struct nl_sock *sk = NULL;
+        struct rtnl_link *lo = NULL, *change = NULL;
+        struct nl_cache *links = NULL;
+        int r;
+
+        sk = nl_socket_alloc();
+        if (!sk) {
+                snprintf(why, NET_WHY_MAX, "libnl: out of memory");
+                return -ENOMEM;
+        }
+        r = nl_connect(sk, NETLINK_ROUTE);
+        if (r < 0) {
+                r = why_nl(why, "netlink", r);
+                goto out;
+        }
+        if (check_only) {
+                /* pristine: exactly one link, lo, up */
+                r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links);
+                if (r < 0) {
+                        r = why_nl(why, "listing links", r);
+                        goto out;
+                }
+                struct rtnl_link *only = (struct rtnl_link *) nl_cache_get_first(links);
+                *ret_pristine = nl_cache_nitems(links) == 1 && only &&
+                                strcmp(rtnl_link_get_name(only), "lo") == 0 &&
+                                (rtnl_link_get_flags(only) & IFF_UP);
+                r = 0;
+                goto out;
+        }
+        r = rtnl_link_get_kernel(sk, 0, "lo", &lo);
+        if (r < 0) {
+                r = why_nl(why, "finding lo", r);
+                goto out;
+        }
+        change = rtnl_link_alloc();
+        if (!change) {
+                r = -ENOMEM;
+                snprintf(why, NET_WHY_MAX, "libnl: out of memory");
+                goto out;
+        }
+        rtnl_link_set_flags(change, IFF_UP);
+        r = rtnl_link_change(sk, lo, change, 0);
+        if (r < 0)
+                r = why_nl(why, "bringing lo up", r);
+out:
+        if (links)
+                nl_cache_free(links);
+        if (change)
+                rtnl_link_put(change);
+        if (lo)
+                rtnl_link_put(lo);
+        nl_socket_free(sk);
+        return r;
+}
+
+typedef struct net_work {
+        int in_fd;     /* check: the namespace to look at; -1: make a new one */
+        int out_fd;
+        bool pristine;
+        int r;
+        char why[NET_WHY_MAX];
+} net_work;
+
+static void *net_thread(void *arg) {
+        net_work *w = arg;
+
+        if (w->in_fd >= 0) {
+                if (setns(w->in_fd, CLONE_NEWNET) < 0) {
+                        w->r = negative_errno();
+                        snprintf(w->why, sizeof w->why, "setns: %s", strerror(-w->r));
+                        return NULL;
+                }
+                w->r = lo_up(true, &w->pristine, w->why);
+                return NULL;
+        }
+        if (unshare(CLONE_NEWNET) < 0) {
+                w->r = negative_errno();
+                snprintf(w->why, sizeof w->why, "unshare(CLONE_NEWNET): %s", strerror(-w->r));
+                return NULL;
+        }
+        w->r = lo_up(false, NULL, w->why);
+        if (w->r < 0)
+                return NULL;
+        w->out_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (w->out_fd < 0) {
+                w->r = negative_errno();
+                snprintf(w->why, sizeof w->why, "opening the namespace: %s", strerror(-w->r));
+        }
+        return NULL;
+}
+
+/* Run the work in a thread of its own, so that this thread's namespace never changes. */
+static int in_thread(net_work *w, char *why) {
+        pthread_t t;
+        int r;
+
+        r = pthread_create(&t, NULL, net_thread, w);
+        if (r != 0) {
+                snprintf(why, NET_WHY_MAX, "creating a thread: %s", strerror(r));
+                return -r;
+        }
+        (void) pthread_join(t, NULL);
+        if (w->r < 0)
+                snprintf(why, NET_WHY_MAX, "%s", w->why);
+        return w->r;
+}
+
+int net_ns_new(int *ret_fd, char *why) {
+        net_work w = { .in_fd = -1, .out_fd = -1 };
+        int r = in_thread(&w, why);
+
+        if (r < 0)
+                return r;
+        *ret_fd = w.out_fd;
+        return 0;
+}
+
+int net_ns_pristine(int fd, char *why) {
+        net_work w = { .in_fd = fd, .out_fd = -1 };
+        int r = in_thread(&w, why);
+
+        if (r < 0)
+                return r;
+        return w.pristine;
+}
+
+/* ---- the pool ---- */
+
+#define NET_POOL_MAX 8
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static int pool[NET_POOL_MAX];
+static size_t pool_n;
+
+int net_ns_get(int *ret_fd, bool *ret_reused, char *why) {
+        int fd = -1;
+
+        pthread_mutex_lock(&pool_lock);
+        if (pool_n > 0)
+                fd = pool[--pool_n];
+        pthread_mutex_unlock(&pool_lock);
+        if (fd >= 0) {
+                *ret_fd = fd;
+                *ret_reused = true;
+                return 0;
+        }
+        *ret_reused = false;
+        return net_ns_new(ret_fd, why);
+}
+
+void net_ns_put(int fd, bool reusable) {
+        char why[NET_WHY_MAX];
+
+        if (fd < 0)
+                return;
+        /* A run that could not have changed it leaves only lo, up: check that anyway. */
+        if (reusable && net_ns_pristine(fd, why) == 1) {
+                pthread_mutex_lock(&pool_lock);
+                if (pool_n < NET_POOL_MAX) {
+                        pool[pool_n++] = fd;
+                        fd = -1;
+                }
+                pthread_mutex_unlock(&pool_lock);
+        }
+        safe_close(fd);
+}

@@ -1,0 +1,99 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Nothing survives corral's own death: `kill -9` of `corral run` while its run is a
+# double-forked, setsid'ed, SIGTERM-ignoring tree (tests/programs/cr-tree).
+#  - PrivatePIDs=yes (root): the run's first process is corral's init, pid 1 of the
+#    run's pid namespace, with PR_SET_PDEATHSIG; corral's death kills it, and the kernel
+#    kills the whole namespace: nothing of the tree is alive 1 s later.
+#  - Without a pid namespace only the first process dies with corral (PR_SET_PDEATHSIG);
+#    what left it (the double fork) is not reached — README "Dying with corral" says so,
+#    and this suite checks the part that holds and counts the rest in a diagnostic.
+# Also: a program under PrivatePIDs=yes is pid 2, its init forwards SIGTERM (the grace
+# period works), and an exit status and a death by signal come through the init as
+# they are.
+
+. "$(dirname "$0")/lib.sh"
+
+plan 6
+
+if [ "$(id -u)" != 0 ]; then
+        for i in 1 2 3 4 5 6; do skip "death point $i" "needs root (pid namespace)"; done
+        finish
+fi
+
+# tree_pids PIDFILE: host pids of the cr-tree processes of this test point (by cmdline:
+# inside a pid namespace the pid file holds the namespace's own numbers).
+tree_pids() {
+        for _d in /proc/[0-9]*; do
+                _c=$(tr '\0' ' ' <"$_d/cmdline" 2>/dev/null) || continue
+                case $_c in *cr-tree*"$1"*) _st=$(proc_state "${_d#/proc/}")
+                        [ "$_st" = Z ] || [ -z "$_st" ] || echo "${_d#/proc/}" ;;
+                esac
+        done
+}
+
+begin "PrivatePIDs=yes: kill -9 of corral run leaves nothing of the tree alive 1 s later"
+cr_run_bg -p PrivatePIDs=yes -- "$P/cr-tree" "$T_DIR/pids"
+if wait_for_file "$T_DIR/pids"; then
+        before=$(tree_pids "$T_DIR/pids" | wc -l)
+        [ "$before" -ge 4 ] || fail "only $before tree processes were running"
+        kill -9 "$CR_BG_PID"
+        wait "$CR_BG_PID" 2>/dev/null
+        sleep 1
+        left=$(tree_pids "$T_DIR/pids")
+        [ -z "$left" ] || fail "alive 1 s after corral's death: $left"
+        for p in $left; do kill -9 "$p" 2>/dev/null; done
+else
+        fail "cr-tree never wrote its pid file"
+        kill -9 "$CR_BG_PID" 2>/dev/null
+fi
+end
+
+begin "no pid namespace: kill -9 of corral run kills the run's first process (PR_SET_PDEATHSIG)"
+cr_run_bg -- "$P/cr-tree" "$T_DIR/pids"
+if wait_for_file "$T_DIR/pids"; then
+        top=$(awk '$2 == "top" { print $1 }' "$T_DIR/pids")
+        kill -9 "$CR_BG_PID"
+        wait "$CR_BG_PID" 2>/dev/null
+        sleep 1
+        st=$(proc_state "$top")
+        [ -z "$st" ] || [ "$st" = Z ] || fail "the first process ($top) is alive 1 s after corral's death"
+        left=$(pids_alive "$T_DIR/pids")
+        [ -z "$left" ] || diag "left behind without a pid namespace (documented): $(echo $left)"
+        kill_pids "$T_DIR/pids"
+else
+        fail "cr-tree never wrote its pid file"
+        kill -9 "$CR_BG_PID" 2>/dev/null
+fi
+end
+
+begin "PrivatePIDs=yes: the program is pid 2 under corral's init, with a /proc of its own"
+cr_run --capture -p PrivatePIDs=yes -- sh -c 'echo $$; ls /proc | grep -c "^[0-9]"'
+expect_exit 0
+expect_json 'status == ok' 'enforcement.private_pids == pid-ns' \
+        'enforcement.die_with_corral == pdeathsig+pid-ns'
+# $$ of the shell, then /proc's processes: init, sh, ls, grep
+[ "$(json_get stdout)" = "$(printf '2\n4')" ] || fail "stdout is '$(json_get stdout)', expected 2 and 4"
+end
+
+begin "PrivatePIDs=yes: an exit status comes through the init"
+cr_run -p PrivatePIDs=yes -- "$P/cr-exit" 7
+expect_exit 7
+expect_json 'status == exited' 'exit_code == 7'
+end
+
+begin "PrivatePIDs=yes: a death by signal comes through the init as that signal"
+cr_run -p PrivatePIDs=yes -- sh -c 'kill -SEGV $$'
+expect_exit 139
+expect_json 'status == signaled' 'signal == 11'
+end
+
+begin "PrivatePIDs=yes: SIGTERM at the wall deadline reaches the program (it cleans up and exits)"
+cr_run -p PrivatePIDs=yes -t 300ms --grace 5s -- "$P/cr-graceful" "$T_DIR/cleaned"
+expect_exit 124
+expect_json 'status == wall_timeout' 'evidence.signals_sent.# == 1'
+[ -e "$T_DIR/cleaned" ] || fail "the program did not get SIGTERM (no $T_DIR/cleaned)"
+end
+
+finish
