@@ -41,6 +41,8 @@ static void run_usage(FILE *f) {
               "      --backend B          auto (default), cgroup2, cgroup2-core or rlimit\n"
               "      --cgroup-base PATH   CGroupBase: a cgroup v2 directory for the run groups\n"
               "                           (default: found by placement; env CORRAL_CGROUP_BASE)\n"
+              "      --connect[=PATH]     run through corrald at PATH (default $CORRAL_SOCKET,\n"
+              "                           else /run/corral/corral.sock)\n"
               "  -h, --help               this text\n"
               "\n"
               "Exit status: the command's own; 128+N if it died of signal N; 124 wall or CPU\n"
@@ -96,7 +98,7 @@ static int wait_job(corral_job *job, int sigfd) {
 }
 
 int verb_run(int argc, char *argv[]) {
-        enum { OPT_CPUS = 256, OPT_GRACE, OPT_JSON, OPT_RESULT_FILE, OPT_BACKEND, OPT_CAPTURE, OPT_POLICY,
+        enum { OPT_CPUS = 256, OPT_GRACE, OPT_JSON, OPT_RESULT_FILE, OPT_BACKEND, OPT_CAPTURE, OPT_POLICY, OPT_CONNECT,
                OPT_CGROUP_BASE };
         static const struct option options[] = {
                 { "memory", required_argument, NULL, 'm' },
@@ -112,12 +114,14 @@ int verb_run(int argc, char *argv[]) {
                 { "capture", no_argument, NULL, OPT_CAPTURE },
                 { "policy", required_argument, NULL, OPT_POLICY },
                 { "cgroup-base", required_argument, NULL, OPT_CGROUP_BASE },
+                { "connect", optional_argument, NULL, OPT_CONNECT },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         corral_policy *p = NULL;
-        const char *result_file = NULL;
-        bool json = false;
+        const char *result_file = NULL, *connect_path = NULL;
+        bool json = false, connect = false;
+        corral_client *client = NULL;
         int r, c, code = CLI_EXIT_FAILURE;
 
         if (corral_policy_new(&p) < 0) {
@@ -178,6 +182,10 @@ int verb_run(int argc, char *argv[]) {
                 case OPT_CGROUP_BASE:
                         r = cli_policy_set(p, "CGroupBase", optarg);
                         break;
+                case OPT_CONNECT:
+                        connect = true;
+                        connect_path = optarg;
+                        break;
                 case 'h':
                         run_usage(stdout);
                         corral_policy_free(p);
@@ -199,11 +207,21 @@ int verb_run(int argc, char *argv[]) {
                 goto out;
         }
 
-        /* The CLI is a single-purpose supervisor: orphans of the run come to it, and it
-         * places itself where run groups get controllers (moving aside in a delegated
-         * cgroup, or into a systemd scope, CGroupBase= or a namespace group). */
-        (void) corral_become_subreaper();
-        (void) corral_place(p, NULL);
+        if (connect) {
+                corral_diag cdiag = {};
+                r = corral_client_connect(connect_path, &client, &cdiag);
+                if (r < 0) {
+                        cli_error("%s", cdiag.message[0] ? cdiag.message : strerror(-r));
+                        goto out;
+                }
+        } else {
+                /* The CLI is a single-purpose supervisor: orphans of the run come to it, and it
+                 * places itself where run groups get controllers (moving aside in a delegated
+                 * cgroup, or into a systemd scope, CGroupBase= or a namespace group).
+                 * (Through corrald, the daemon does.) */
+                (void) corral_become_subreaper();
+                (void) corral_place(p, NULL);
+        }
 
         /* A shell starts background jobs with SIGINT ignored; an ignored signal never reaches a
          * signalfd. A stop request must always stop the run gracefully, so take SIGINT and
@@ -230,7 +248,10 @@ int verb_run(int argc, char *argv[]) {
 
         corral_job *job = NULL;
         corral_diag diag = {};
-        r = corral_spawn(p, argv + optind, &job, &diag);
+        if (client)
+                r = corral_client_spawn(client, p, argv + optind, NULL, &job, &diag);
+        else
+                r = corral_spawn(p, argv + optind, &job, &diag);
         if (r < 0) {
                 cli_error("%s", diag.message[0] ? diag.message : strerror(-r));
                 close(sigfd);
@@ -252,7 +273,7 @@ int verb_run(int argc, char *argv[]) {
 
         if (json || result_file) {
                 char *text = NULL;
-                r = corral_result_to_json(res, &text);
+                r = corral_job_result_json(job, &text);
                 if (r < 0) {
                         cli_error("cannot format the result: %s", strerror(-r));
                         code = CLI_EXIT_FAILURE;
@@ -273,6 +294,7 @@ int verb_run(int argc, char *argv[]) {
         }
         corral_job_free(job);
 out:
+        corral_client_free(client);
         corral_policy_free(p);
         if (fflush(stdout) != 0 && code == 0)
                 code = CLI_EXIT_FAILURE;
