@@ -66,12 +66,13 @@ static void print_json(const corral_doctor_report *rep, const corral_placement *
 }
 
 int verb_doctor(int argc, char *argv[]) {
-        enum { OPT_JSON = 256, OPT_BACKEND, OPT_CGROUP_BASE };
+        enum { OPT_JSON = 256, OPT_BACKEND, OPT_CONNECT, OPT_CGROUP_BASE };
         static const struct option options[] = {
                 { "json", no_argument, NULL, OPT_JSON },
                 { "backend", required_argument, NULL, OPT_BACKEND },
                 { "cgroup-base", required_argument, NULL, OPT_CGROUP_BASE },
                 { "property", required_argument, NULL, 'p' },
+                { "connect", optional_argument, NULL, OPT_CONNECT },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -79,7 +80,8 @@ int verb_doctor(int argc, char *argv[]) {
         corral_doctor_report rep;
         corral_placement pl = {};
         corral_backend wanted = CORRAL_BACKEND_CGROUP2;
-        bool json = false;
+        bool json = false, connect = false;
+        const char *connect_path = NULL;
         int c, code = CLI_EXIT_FAILURE;
 
         if (corral_policy_new(&p) < 0)
@@ -104,6 +106,10 @@ int verb_doctor(int argc, char *argv[]) {
                         if (cli_policy_set(p, "CGroupBase", optarg) < 0)
                                 goto out;
                         break;
+                case OPT_CONNECT:
+                        connect = true;
+                        connect_path = optarg;
+                        break;
                 case 'p': {
                         corral_diag diag = {};
                         if (corral_policy_set_assignment(p, optarg, &diag) < 0) {
@@ -113,11 +119,13 @@ int verb_doctor(int argc, char *argv[]) {
                         break;
                 }
                 case 'h':
-                        printf("Usage: corral doctor [--json] [--backend B] [--cgroup-base PATH] [-p KEY=VALUE]\n\n"
+                        printf("Usage: corral doctor [--json] [--backend B] [--cgroup-base PATH] [-p KEY=VALUE]\n"
+                               "                     [--connect[=PATH]]\n\n"
                                "Say which backend `corral run` would use here and why each higher rung\n"
                                "cannot be used. Exit 0 if the cgroup2 rung (or the --backend asked for)\n"
                                "is usable, 1 if not. Placement runs as for `corral run`: the rule that\n"
-                               "gave the cgroup base is printed, and when none did, the fix.\n");
+                               "gave the cgroup base is printed, and when none did, the fix.\n"
+                               "With --connect: what corrald's runs would use.\n");
                         code = 0;
                         goto out;
                 default:
@@ -130,9 +138,23 @@ int verb_doctor(int argc, char *argv[]) {
                 goto out;
         }
 
-        /* Like `corral run`: placement first (a systemd scope made here ends with doctor). */
-        (void) corral_place(p, &pl);
-        int r = corral_doctor(p, &rep);
+        int r;
+        if (connect) {
+                corral_client *client = NULL;
+                corral_diag diag = {};
+                r = corral_client_connect(connect_path, &client, &diag);
+                if (r >= 0)
+                        r = corral_client_doctor(client, &rep, &diag);
+                corral_client_free(client);
+                if (r < 0) {
+                        cli_error("%s", diag.message[0] ? diag.message : strerror(-r));
+                        goto out;
+                }
+        } else {
+                /* Like `corral run`: placement first (a systemd scope made here ends with doctor). */
+                (void) corral_place(p, &pl);
+                r = corral_doctor(p, &rep);
+        }
         if (r < 0) {
                 cli_error("doctor failed: %s", strerror(-r));
                 goto out;

@@ -13,7 +13,6 @@
  * as any other user the user's own manager on $XDG_RUNTIME_DIR/systemd/private, else
  * the user bus. A private socket is used only when it is owned by root or by us.
  */
-#include <dlfcn.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include <systemd/sd-bus.h>
 #include <time.h>
 
+#include "dlopen.h"
 #include "macro.h"
 #include "sdbus.h"
 
@@ -45,48 +45,39 @@ static struct {
         typeof(sd_bus_process) *process;
         typeof(sd_bus_wait) *wait;
         typeof(sd_bus_error_free) *error_free;
+        int load_result;
         char error[256];
 } lib;
 
 static void load_once(void) {
-        lib.dl = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-        if (!lib.dl) {
-                snprintf(lib.error, sizeof lib.error, "libsystemd.so.0 not installed (%s)", dlerror());
-                return;
-        }
-#define SYM(field, name)                                                                            \
-        do {                                                                                        \
-                *(void **) &lib.field = dlsym(lib.dl, name);                                        \
-                if (!lib.field) {                                                                   \
-                        snprintf(lib.error, sizeof lib.error, "libsystemd.so.0 lacks %s", name);    \
-                        return;                                                             \
-                }                                                                                   \
-        } while (0)
-        SYM(new_, "sd_bus_new");
-        SYM(set_address, "sd_bus_set_address");
-        SYM(start, "sd_bus_start");
-        SYM(open_system, "sd_bus_open_system");
-        SYM(open_user, "sd_bus_open_user");
-        SYM(flush_close_unref, "sd_bus_flush_close_unref");
-        SYM(message_new_method_call, "sd_bus_message_new_method_call");
-        SYM(message_append, "sd_bus_message_append");
-        SYM(message_read, "sd_bus_message_read");
-        SYM(message_unref, "sd_bus_message_unref");
-        SYM(call, "sd_bus_call");
-        SYM(match_signal, "sd_bus_match_signal");
-        SYM(slot_unref, "sd_bus_slot_unref");
-        SYM(process, "sd_bus_process");
-        SYM(wait, "sd_bus_wait");
-        SYM(error_free, "sd_bus_error_free");
-#undef SYM
+        const dl_symbol symbols[] = {
+                { "sd_bus_new", (void **) &lib.new_ },
+                { "sd_bus_set_address", (void **) &lib.set_address },
+                { "sd_bus_start", (void **) &lib.start },
+                { "sd_bus_open_system", (void **) &lib.open_system },
+                { "sd_bus_open_user", (void **) &lib.open_user },
+                { "sd_bus_flush_close_unref", (void **) &lib.flush_close_unref },
+                { "sd_bus_message_new_method_call", (void **) &lib.message_new_method_call },
+                { "sd_bus_message_append", (void **) &lib.message_append },
+                { "sd_bus_message_read", (void **) &lib.message_read },
+                { "sd_bus_message_unref", (void **) &lib.message_unref },
+                { "sd_bus_call", (void **) &lib.call },
+                { "sd_bus_match_signal", (void **) &lib.match_signal },
+                { "sd_bus_slot_unref", (void **) &lib.slot_unref },
+                { "sd_bus_process", (void **) &lib.process },
+                { "sd_bus_wait", (void **) &lib.wait },
+                { "sd_bus_error_free", (void **) &lib.error_free },
+        };
+        lib.load_result = dl_open_table("libsystemd.so.0", &lib.dl, symbols, ELEMENTSOF(symbols), lib.error,
+                                        sizeof lib.error);
 }
 
 static int load(char why[static SDBUS_WHY_MAX]) {
         static pthread_once_t once = PTHREAD_ONCE_INIT;
         pthread_once(&once, load_once);
-        if (lib.error[0]) {
+        if (lib.load_result < 0) {
                 snprintf(why, SDBUS_WHY_MAX, "%s", lib.error);
-                return -EOPNOTSUPP;
+                return lib.load_result;
         }
         return 0;
 }
