@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "dynuser.h"
 #include "filter.h"
 #include "namespace.h"
 
@@ -19,6 +20,9 @@ typedef struct iso_child {
         int notify_fd;            /* the socket the listener is sent on */
         bool no_new_privs;
         pid_t parent_pid;         /* PR_SET_PDEATHSIG: the parent that must outlive the set-up */
+        bool set_creds;           /* User=/Group=/DynamicUser=: become uid/gid, no groups */
+        uid_t uid;
+        gid_t gid;
 } iso_child;
 
 typedef struct iso_state {
@@ -30,6 +34,7 @@ typedef struct iso_state {
         int listener;
         int netns_fd;
         bool netns_reused;
+        dynuser user;            /* DynamicUser=: the uid held for the run */
 } iso_state;
 
 struct corral_job;

@@ -179,6 +179,25 @@ static int step_pdeathsig(const setup_op *op, setup_child *c) {
         return 0;
 }
 
+static int step_credentials(const setup_op *op, setup_child *c) {
+        const iso_child *iso = op->ptr;
+
+        /* Raw system calls: glibc's set*id() would signal every thread of the parent's
+         * copy it believes we have (its setxid broadcast); the kernel's act on this task. */
+        if (syscall(SYS_setgroups, 0, NULL) < 0)
+                return errno;
+        if (syscall(SYS_setresgid, iso->gid, iso->gid, iso->gid) < 0)
+                return errno;
+        if (syscall(SYS_setresuid, iso->uid, iso->uid, iso->uid) < 0)
+                return errno;
+        /* A uid change clears PR_SET_PDEATHSIG: set it again, and check the parent again. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                return errno;
+        if (getppid() != iso->parent_pid && !(iso->ns && (iso->ns->clone_flags & CLONE_NEWPID)))
+                return ESRCH;
+        return 0;
+}
+
 static int step_pidns_init(const setup_op *op, setup_child *c) {
         return init_start(c->errfd);
 }
@@ -227,6 +246,7 @@ static const struct {
         [SPAWN_STEP_SECCOMP] = { "loading the syscall filter", step_seccomp },
         [SPAWN_STEP_PIDNS_INIT] = { "starting the pid namespace's init", step_pidns_init },
         [SPAWN_STEP_PIDNS_EXIT] = { "pid namespace", NULL },
+        [SPAWN_STEP_CREDENTIALS] = { "changing to the run's user (setgroups, setresgid, setresuid)", step_credentials },
         [SPAWN_STEP_CGROUP] = { "joining the run's cgroup", step_cgroup },
         [SPAWN_STEP_SESSION] = { "setsid", step_session },
         [SPAWN_STEP_SIGNALS] = { "resetting the signal mask", step_signals },
@@ -272,6 +292,8 @@ void setup_plan_build(const spawn_request *req, setup_plan *ret) {
         }
         if (req->rlimits)
                 add(&p, (setup_op){ .step = SPAWN_STEP_RLIMIT, .ptr = req->rlimits });
+        if (req->iso && req->iso->set_creds)
+                add(&p, (setup_op){ .step = SPAWN_STEP_CREDENTIALS, .ptr = req->iso });
         add(&p, (setup_op){ .step = SPAWN_STEP_STDIO, .fd = { req->stdio[0], req->stdio[1], req->stdio[2] } });
         if (req->fn) {
                 add(&p, (setup_op){ .step = SPAWN_STEP_FDS_KEEP, .fd = { req->keep_fds[0], req->keep_fds[1], -1 } });
