@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,6 +35,7 @@ extern "C" {
 #define CORRAL_VERSION_MAJOR 0
 #define CORRAL_VERSION_MINOR 1
 #define CORRAL_VERSION_PATCH 0
+#define CORRAL_VERSION_STRING "0.1.0"
 
 /* "No limit" for sizes, counts and durations. */
 #define CORRAL_INFINITY UINT64_MAX
@@ -178,6 +180,13 @@ corral_policy *corral_policy_free(corral_policy *p);
 int corral_policy_set(corral_policy *p, const char *key, const char *value, corral_diag *diag);
 /* The same from "Key=Value". */
 int corral_policy_set_assignment(corral_policy *p, const char *assignment, corral_diag *diag);
+/*
+ * A numeric limit as the policy holds it: MemoryMax, CaptureMax, OutputMax (bytes),
+ * TasksMax (count), RuntimeMaxSec, CPUTimeMaxSec, TimeoutStopSec (microseconds),
+ * CPUQuota (per-million of one CPU, 0 unset); CORRAL_INFINITY when unset. -ENOENT for
+ * other keys. (corrald checks requests against its quotas with it.)
+ */
+int corral_policy_get_u64(const corral_policy *p, const char *key, uint64_t *ret);
 
 /*
  * Apply a policy file: systemd-style Key=Value lines with the keys above, '#' or ';'
@@ -213,17 +222,79 @@ int corral_job_fd(const corral_job *job);
 /* Bounded work, never blocks. Returns 1 when the job has finished, 0 while it runs, -errno on failure. */
 int corral_job_dispatch(corral_job *job);
 
+/* The run's main process (0 if it never started) and the backend it runs on. */
+pid_t corral_job_pid(const corral_job *job);
+corral_backend corral_job_backend(const corral_job *job);
+
 /* Begin a graceful stop (SIGTERM, grace, SIGKILL); the status becomes interrupted. */
 int corral_job_interrupt(corral_job *job);
 
 /* The result once dispatch returned 1, else NULL. Owned by the job. */
 const corral_result *corral_job_result(const corral_job *job);
 
+/* The finished job's result as the JSON of `corral run --json` (free() it): for a run
+ * through corrald, exactly the object the daemon sent. -EBUSY while it runs. */
+int corral_job_result_json(const corral_job *job, char **ret_json);
+
 /* Frees the job; a job still running is killed and reaped first (this blocks). */
 corral_job *corral_job_free(corral_job *job);
 
+/*
+ * How a command starts, beyond its policy: its stdio, environment, working directory
+ * and credentials (corrald runs each request with the client's). An attribute left
+ * unset is what corral_spawn() does: the caller's stdio, environ, cwd and identity.
+ */
+typedef struct corral_spawn_attr corral_spawn_attr;
+int corral_spawn_attr_new(corral_spawn_attr **ret);
+corral_spawn_attr *corral_spawn_attr_free(corral_spawn_attr *a);
+/* fds that become the run's 0, 1, 2 (the child gets copies; the caller keeps its own);
+ * -1 leaves that one as the caller's. Ignored for 1 and 2 with CaptureOutput=yes. */
+int corral_spawn_attr_set_stdio(corral_spawn_attr *a, int in, int out, int err);
+/* The run's whole environment, copied ("K=V" strings, NULL-terminated); argv[0] is
+ * searched in its PATH (or /usr/local/bin:/usr/bin:/bin). NULL: the caller's environ. */
+int corral_spawn_attr_set_env(corral_spawn_attr *a, char *const envp[]);
+/* Working directory: fchdir(dirfd) when dirfd >= 0 (the fd is dup'ed), else chdir(path). */
+int corral_spawn_attr_set_cwd(corral_spawn_attr *a, int dirfd, const char *path);
+/*
+ * Run as uid/gid with exactly these supplementary groups: setgroups, setresgid,
+ * setresuid in the child, after it joined its cgroup and got its rlimits, before the
+ * working directory is entered (so it is checked as the new user) and exec. Needs
+ * CAP_SETUID/CAP_SETGID; -EINVAL for uid or gid (uid_t) -1.
+ */
+int corral_spawn_attr_set_credentials(corral_spawn_attr *a, uid_t uid, gid_t gid, const gid_t *groups,
+                                      size_t n_groups);
+/* corral_spawn() with attributes (a may be NULL). */
+int corral_spawn_with(const corral_policy *p, char *const argv[], const corral_spawn_attr *a, corral_job **ret,
+                      corral_diag *diag);
+
 /* Blocking: spawn, wait, return the finished job (read it with corral_job_result). */
 int corral_run(const corral_policy *p, char *const argv[], corral_job **ret, corral_diag *diag);
+
+/* ---- through corrald ---- */
+
+/*
+ * Runs through the corrald service instead of in this process: the same policy, the same
+ * job fd / dispatch / result, with the run's limits enforced by the daemon's cgroup and
+ * the command run as this process's user. path NULL: $CORRAL_SOCKET, else
+ * /run/corral/corral.sock. connect checks that the daemon answers (-errno and a diag
+ * naming the socket otherwise). The client may be freed while its jobs run.
+ */
+typedef struct corral_client corral_client;
+int corral_client_connect(const char *path, corral_client **ret, corral_diag *diag);
+corral_client *corral_client_free(corral_client *c);
+/*
+ * corral_spawn_with() through corrald. The attribute's stdio and working directory (else
+ * this process's 0-2 and cwd) travel as file descriptors, so output goes straight where
+ * ours goes; the environment is the attribute's, else environ; credentials are refused
+ * (-EINVAL: the daemon runs each command as its caller). Blocks for one round trip, until
+ * the daemon says the run started. Errors from the daemon: -EDQUOT (QuotaExceeded),
+ * -EPERM (PermissionDenied, e.g. Backend= as non-root), -EINVAL (InvalidParameter),
+ * -EAGAIN (Unavailable), with the daemon's reason in diag. corral_job_interrupt() asks
+ * the daemon to stop the run (status interrupted); corral_job_free() of a running job
+ * disconnects, and the daemon stops the run.
+ */
+int corral_client_spawn(corral_client *c, const corral_policy *p, char *const argv[], const corral_spawn_attr *a,
+                        corral_job **ret, corral_diag *diag);
 
 /* ---- functions ---- */
 
@@ -324,11 +395,7 @@ int corral_backend_from_string(const char *s, corral_backend *ret);
 /* The exit code `corral run` uses for this result (SPEC: 124, 125, 126, 127, 137, 128+N, ...). */
 int corral_result_exit_code(const corral_result *r);
 
-/*
- * The result as one line of JSON (SPEC "Result"); free() it. Strings that are not UTF-8
- * get U+FFFD for their bad bytes; counts past 2^63-1 are written as 2^63-1. -EINVAL for
- * a time that is not finite or a status/backend out of range, -ENOMEM.
- */
+/* The result as one line of JSON (SPEC "Result"); free() it. */
 int corral_result_to_json(const corral_result *r, char **ret_json);
 
 /* ---- environment ---- */
@@ -347,6 +414,19 @@ int corral_become_subreaper(void);
  * Only when this process is alone in its cgroup. The CLI and corrald call it.
  */
 int corral_claim_cgroup(corral_diag *diag);
+
+/*
+ * For a service that owns its cgroup base (corrald, after corral_claim_cgroup): lock the
+ * base against a second owner (flock on its directory; -EBUSY and a diag if another
+ * process holds it), then, for every run group a dead corral process left in it, kill
+ * what is inside (cgroup.kill), wait until it is empty, remove it and report it to log
+ * (may be NULL). Returns the lock's fd (>= 0): keep it open while serving. -ENOENT and a
+ * diag when there is no cgroup v2 base. Groups are killed only when this process sits
+ * alone in <base>/supervisor (the base is its own); else only empty ones are removed and
+ * diag says so (a warning, the return value is still the lock).
+ */
+typedef void (*corral_sweep_log)(void *userdata, const char *group, unsigned killed);
+int corral_service_claim_base(corral_sweep_log log, void *userdata, corral_diag *diag);
 
 /* Which backend `auto` would pick for the policy, and why each higher rung was skipped. */
 typedef struct corral_doctor_report {

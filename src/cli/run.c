@@ -39,6 +39,8 @@ static void run_usage(FILE *f) {
               "      --result-file PATH   write the JSON result to PATH\n"
               "      --capture            capture the command's stdout/stderr into the result\n"
               "      --backend B          auto (default), cgroup2, cgroup2-core or rlimit\n"
+              "      --connect[=PATH]     run through corrald at PATH (default $CORRAL_SOCKET,\n"
+              "                           else /run/corral/corral.sock)\n"
               "  -h, --help               this text\n"
               "\n"
               "Exit status: the command's own; 128+N if it died of signal N; 124 wall or CPU\n"
@@ -94,7 +96,7 @@ static int wait_job(corral_job *job, int sigfd) {
 }
 
 int verb_run(int argc, char *argv[]) {
-        enum { OPT_CPUS = 256, OPT_GRACE, OPT_JSON, OPT_RESULT_FILE, OPT_BACKEND, OPT_CAPTURE, OPT_POLICY };
+        enum { OPT_CPUS = 256, OPT_GRACE, OPT_JSON, OPT_RESULT_FILE, OPT_BACKEND, OPT_CAPTURE, OPT_POLICY, OPT_CONNECT };
         static const struct option options[] = {
                 { "memory", required_argument, NULL, 'm' },
                 { "time", required_argument, NULL, 't' },
@@ -108,12 +110,14 @@ int verb_run(int argc, char *argv[]) {
                 { "backend", required_argument, NULL, OPT_BACKEND },
                 { "capture", no_argument, NULL, OPT_CAPTURE },
                 { "policy", required_argument, NULL, OPT_POLICY },
+                { "connect", optional_argument, NULL, OPT_CONNECT },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         corral_policy *p = NULL;
-        const char *result_file = NULL;
-        bool json = false;
+        const char *result_file = NULL, *connect_path = NULL;
+        bool json = false, connect = false;
+        corral_client *client = NULL;
         int r, c, code = CLI_EXIT_FAILURE;
 
         if (corral_policy_new(&p) < 0) {
@@ -169,6 +173,10 @@ int verb_run(int argc, char *argv[]) {
                                 cli_error("%s", diag.message[0] ? diag.message : strerror(-r));
                         break;
                 }
+                case OPT_CONNECT:
+                        connect = true;
+                        connect_path = optarg;
+                        break;
                 case 'h':
                         run_usage(stdout);
                         corral_policy_free(p);
@@ -190,10 +198,20 @@ int verb_run(int argc, char *argv[]) {
                 goto out;
         }
 
-        /* The CLI is a single-purpose supervisor: orphans of the run come to it, and when it
-         * is alone in a delegated cgroup it moves aside so the cgroup can hold run groups. */
-        (void) corral_become_subreaper();
-        (void) corral_claim_cgroup(NULL);
+        if (connect) {
+                corral_diag cdiag = {};
+                r = corral_client_connect(connect_path, &client, &cdiag);
+                if (r < 0) {
+                        cli_error("%s", cdiag.message[0] ? cdiag.message : strerror(-r));
+                        goto out;
+                }
+        } else {
+                /* The CLI is a single-purpose supervisor: orphans of the run come to it, and when
+                 * it is alone in a delegated cgroup it moves aside so the cgroup can hold run
+                 * groups. (Through corrald, the daemon is.) */
+                (void) corral_become_subreaper();
+                (void) corral_claim_cgroup(NULL);
+        }
 
         /* A shell starts background jobs with SIGINT ignored; an ignored signal never reaches a
          * signalfd. A stop request must always stop the run gracefully, so take SIGINT and
@@ -220,7 +238,10 @@ int verb_run(int argc, char *argv[]) {
 
         corral_job *job = NULL;
         corral_diag diag = {};
-        r = corral_spawn(p, argv + optind, &job, &diag);
+        if (client)
+                r = corral_client_spawn(client, p, argv + optind, NULL, &job, &diag);
+        else
+                r = corral_spawn(p, argv + optind, &job, &diag);
         if (r < 0) {
                 cli_error("%s", diag.message[0] ? diag.message : strerror(-r));
                 close(sigfd);
@@ -242,7 +263,7 @@ int verb_run(int argc, char *argv[]) {
 
         if (json || result_file) {
                 char *text = NULL;
-                r = corral_result_to_json(res, &text);
+                r = corral_job_result_json(job, &text);
                 if (r < 0) {
                         cli_error("cannot format the result: %s", strerror(-r));
                         code = CLI_EXIT_FAILURE;
@@ -263,6 +284,7 @@ int verb_run(int argc, char *argv[]) {
         }
         corral_job_free(job);
 out:
+        corral_client_free(client);
         corral_policy_free(p);
         if (fflush(stdout) != 0 && code == 0)
                 code = CLI_EXIT_FAILURE;

@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -341,6 +342,116 @@ void cg_base_sweep(cg_base *b) {
                 (void) unlinkat(b->dirfd, de->d_name, AT_REMOVEDIR); /* EBUSY: still populated */
         }
         closedir(d);
+}
+
+/* ---- a service's claim on its base (corrald) ---- */
+
+/* Kill and remove one left-over group and whatever nested groups it holds. */
+static int remove_tree_at(int parent_fd, const char *name, unsigned *killed) {
+        _cleanup_close_ int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        char procs[4096];
+        if (read_file_at(fd, "cgroup.procs", procs, sizeof procs, NULL) >= 0)
+                for (char *p = procs; *p; p++)
+                        if (*p == '\n')
+                                (*killed)++;
+        if (write_file_at(fd, "cgroup.kill", "1") == -ENOENT) {
+                /* before 5.14: SIGKILL what we see until nothing is left */
+                for (int round = 0; round < 100; round++) {
+                        if (read_file_at(fd, "cgroup.procs", procs, sizeof procs, NULL) < 0 || !procs[0])
+                                break;
+                        for (char *p = procs, *end; *p; p = end) {
+                                long pid = strtol(p, &end, 10);
+                                if (end == p)
+                                        break;
+                                if (pid > 0)
+                                        (void) kill((pid_t) pid, SIGKILL);
+                                while (*end == '\n')
+                                        end++;
+                        }
+                }
+        }
+        int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (d) {
+                for (struct dirent *de; (de = readdir(d));)
+                        if (de->d_type == DT_DIR && de->d_name[0] != '.')
+                                (void) remove_tree_at(fd, de->d_name, killed);
+                closedir(d);
+        } else
+                safe_close(dfd);
+        /* Wait until the kernel says the group is empty (killed tasks take a moment to exit). */
+        for (int i = 0; i < 5000; i++) {
+                char events[256];
+                if (read_file_at(fd, "cgroup.events", events, sizeof events, NULL) < 0 ||
+                    strstr(events, "populated 0"))
+                        break;
+                struct timespec ts = { 0, 1000 * 1000 };
+                nanosleep(&ts, NULL);
+        }
+        if (unlinkat(parent_fd, name, AT_REMOVEDIR) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int cg_base_claim(cg_base *b, void (*log)(void *userdata, const char *group, unsigned killed), void *userdata,
+                  char why[static CG_WHY_MAX]) {
+        /* Killing what a group holds is only safe in a base that is ours alone: we sit
+         * alone in its supervisor leaf (a unit's delegated cgroup). In a shared cgroup a
+         * "dead" pid may be a live corral in another pid namespace: leave those groups. */
+        char procs[64], self[32];
+        snprintf(self, sizeof self, "%d\n", (int) getpid());
+        bool owned = read_file_at(b->dirfd, "supervisor/cgroup.procs", procs, sizeof procs, NULL) >= 0 &&
+                     strcmp(procs, self) == 0;
+
+        /* flock on the base directory: the owner holds it while it serves, so a second
+         * daemon on the same base is refused; a daemon that died (SIGKILL) releases it with
+         * its fds. A daemon in a shared base only checks that no owner is there. */
+        _cleanup_close_ int lock = open(b->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (lock < 0) {
+                int r = negative_errno();
+                snprintf(why, CG_WHY_MAX, "cannot open %s: %s", b->path, strerror(-r));
+                return r;
+        }
+        if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
+                int r = errno == EWOULDBLOCK ? -EBUSY : negative_errno();
+                snprintf(why, CG_WHY_MAX, "another corrald holds the lock on %s: %s", b->path,
+                         r == -EBUSY ? "it owns this base" : strerror(-r));
+                return r;
+        }
+        if (!owned) {
+                (void) flock(lock, LOCK_UN);
+                snprintf(why, CG_WHY_MAX,
+                         "not alone in %s/supervisor: run groups left by dead corral processes are not killed "
+                         "(only empty ones are removed)", b->path);
+        }
+        int fd = openat(b->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                safe_close(fd);
+                return TAKE_FD(lock);
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                char *end;
+                if (strncmp(de->d_name, "run-", 4) != 0)
+                        continue;
+                long pid = strtol(de->d_name + 4, &end, 10);
+                if (pid <= 0 || *end != '.' || pid == getpid())
+                        continue;
+                if (kill((pid_t) pid, 0) == 0 || errno != ESRCH)
+                        continue; /* its corral lives */
+                if (!owned) {
+                        (void) unlinkat(b->dirfd, de->d_name, AT_REMOVEDIR); /* EBUSY: populated */
+                        continue;
+                }
+                unsigned killed = 0;
+                int r = remove_tree_at(b->dirfd, de->d_name, &killed);
+                if (r >= 0 && log)
+                        log(userdata, de->d_name, killed);
+        }
+        closedir(d);
+        return TAKE_FD(lock);
 }
 
 /* ---- libcgroup adapter: its ECG* codes end here ---- */

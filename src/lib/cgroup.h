@@ -32,6 +32,14 @@ const char *cg_base_path(const cg_base *b); /* absolute filesystem path */
  */
 void cg_base_sweep(cg_base *b);
 
+/*
+ * A service's claim (corral_service_claim_base): lock the base (flock; -EBUSY when held)
+ * and kill, wait for and remove every run group of a dead corral process in it, nested
+ * groups included, reporting each to log. Returns the lock fd.
+ */
+int cg_base_claim(cg_base *b, void (*log)(void *userdata, const char *group, unsigned killed), void *userdata,
+                  char why[static CG_WHY_MAX]);
+
 /* Create "run-<pid>.<seq>" below the base; with controllers and limits for the cgroup2 rung. */
 int cg_group_create(cg_base *b, const corral_policy *p, bool with_controllers, cg_group **ret,
                     char why[static CG_WHY_MAX]);

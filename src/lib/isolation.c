@@ -86,6 +86,7 @@ static int prepare_user(corral_job *j, char *why, size_t why_size) {
         st->child.set_creds = true;
         st->child.uid = uid;
         st->child.gid = gid;
+        st->creds = (spawn_credentials){ .uid = uid, .gid = gid, .groups = NULL, .n_groups = 0 };
         e->uid = uid;
         e->gid = gid;
         return 0;
@@ -200,6 +201,10 @@ const char *iso_unsupported_for_functions(const corral_policy *p) {
         if (p->iso.user_set || p->iso.group_set)
                 return "User=/Group=";
         return NULL;
+}
+
+const spawn_credentials *iso_credentials(corral_job *j) {
+        return j->iso.active && j->iso.child.set_creds ? &j->iso.creds : NULL;
 }
 
 const iso_child *iso_request(corral_job *j) {

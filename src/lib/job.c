@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "attr.h"
+#include "client.h"
 #include "job.h"
 #include "live.h"
 #include "macro.h"
@@ -227,6 +229,11 @@ void job_remove_watch(corral_job *j, int fd) {
 
 int job_spawn(const corral_policy *p, char *const argv[], const job_starter *starter, corral_job **ret,
               corral_diag *diag) {
+        return job_spawn_with(p, argv, starter, NULL, ret, diag);
+}
+
+int job_spawn_with(const corral_policy *p, char *const argv[], const job_starter *starter,
+                   const corral_spawn_attr *attr, corral_job **ret, corral_diag *diag) {
         _cleanup_free_ char *path = NULL;
         int stdio[3] = { -1, -1, -1 };
         corral_job *j;
@@ -266,8 +273,22 @@ int job_spawn(const corral_policy *p, char *const argv[], const job_starter *sta
                 return 0;
         }
 
-        if (!starter) {
-                r = spawn_resolve(argv[0], &path);
+        bool relative_to_cwd = attr && (attr->cwd_fd >= 0 || attr->cwd_path) && argv[0][0] != '/' &&
+                               strchr(argv[0], '/');
+        if (!starter && relative_to_cwd) {
+                /* "./prog" names a file in the run's working directory, which we enter only
+                 * in the child: exec reports it if it is not there. */
+                path = strdup(argv[0]);
+                if (!path) {
+                        job_fail(j, CORRAL_STATUS_INTERNAL_ERROR, ENOMEM, "out of memory");
+                        return 0;
+                }
+        } else if (!starter) {
+                /* A run with its own environment is searched in that environment's PATH. */
+                const char *search = attr && attr->env ? attr_env_path(attr) : NULL;
+                if (attr && attr->env && !search)
+                        search = "/usr/local/bin:/usr/bin:/bin";
+                r = spawn_resolve_in(argv[0], search, &path);
                 if (r < 0) {
                         job_fail(j, CORRAL_STATUS_SPAWN_ERROR, -r, "%s: %s", argv[0],
                                  r == -ENOENT ? "command not found" : strerror(-r));
@@ -297,21 +318,45 @@ int job_spawn(const corral_policy *p, char *const argv[], const job_starter *sta
                 return 0;
         }
 
+        spawn_credentials creds = {};
+        spawn_cwd cwd = { -EBADF, NULL };
+        if (attr) {
+                for (int i = 0; i < 3; i++)
+                        if (stdio[i] < 0)
+                                stdio[i] = attr->stdio[i]; /* the attribute keeps owning it */
+                if (attr->has_credentials)
+                        creds = (spawn_credentials){ attr->uid, attr->gid, attr->groups, attr->n_groups };
+                cwd = (spawn_cwd){ attr->cwd_fd, attr->cwd_path };
+        }
+        const spawn_credentials *credentials = attr && attr->has_credentials ? &creds : NULL;
+        if (iso_credentials(j)) {
+                /* DynamicUser= narrows a caller's credentials; User=/Group= would replace them */
+                if (credentials && (j->policy.iso.user_set || j->policy.iso.group_set)) {
+                        job_fail(j, CORRAL_STATUS_SPAWN_ERROR, EPERM,
+                                 "User=/Group= cannot override the credentials the run was given");
+                        return 0;
+                }
+                credentials = iso_credentials(j);
+        }
         spawn_request req = {
                 .path = path,
                 .argv = argv,
-                .envp = environ,
+                .envp = attr && attr->env ? attr->env : environ,
                 .stdio = { stdio[0], stdio[1], stdio[2] },
                 .keep_fds = { -1, -1 },
                 .iso = iso_request(j),
+                .credentials = credentials,
+                .cwd = attr && (cwd.fd >= 0 || cwd.path) ? &cwd : NULL,
         };
         j->ops->prepare_start(j, &req);
         spawn_failure failure;
         live_add(j);
         j->start_usec = now_usec();
         r = j->starter.start(j->starter.userdata, &req, &j->pid, &j->pidfd, &failure);
-        safe_close(stdio[1]);
-        safe_close(stdio[2]);
+        if (j->policy.capture_output) {
+                safe_close(stdio[1]);
+                safe_close(stdio[2]);
+        }
         iso_started(j);
         if (r < 0) {
                 j->pid = 0;
@@ -345,6 +390,79 @@ _public_ int corral_spawn(const corral_policy *p, char *const argv[], corral_job
         return job_spawn(p, argv, NULL, ret, diag);
 }
 
+_public_ int corral_spawn_with(const corral_policy *p, char *const argv[], const corral_spawn_attr *a,
+                               corral_job **ret, corral_diag *diag) {
+        return job_spawn_with(p, argv, NULL, a, ret, diag);
+}
+
+_public_ int corral_client_spawn(corral_client *c, const corral_policy *p, char *const argv[],
+                                 const corral_spawn_attr *a, corral_job **ret, corral_diag *diag) {
+        client_run *run;
+        corral_job *j;
+        if (diag)
+                diag->message[0] = '\0';
+        int r = client_run_start(c, p, argv, a, &run, diag);
+        if (r < 0)
+                return r;
+        r = job_new(p, &j);
+        if (r < 0) {
+                client_run_free(run);
+                return r;
+        }
+        j->remote = run;
+        j->pid = client_run_pid(run);
+        j->name = strdup(argv[0]);
+        if (!j->name || epoll_ctl(j->epfd, EPOLL_CTL_ADD, client_run_fd(run),
+                                  &(struct epoll_event){ .events = EPOLLIN, .data.fd = client_run_fd(run) }) < 0) {
+                corral_job_free(j);
+                return -ENOMEM;
+        }
+        *ret = j;
+        return 0;
+}
+
+/* A run through corrald: its result, or why it was lost. */
+static int remote_dispatch(corral_job *j) {
+        int r = client_run_dispatch(j->remote, j->result);
+        if (r == 0)
+                return 0;
+        if (r < 0) {
+                *j->result = (corral_result){ .status = CORRAL_STATUS_INTERNAL_ERROR, .error_errno = -r,
+                                              .backend = client_run_backend(j->remote) };
+                snprintf(j->result->error, sizeof j->result->error, "lost corrald before the result came: %s",
+                         strerror(-r));
+        }
+        (void) epoll_ctl(j->epfd, EPOLL_CTL_DEL, client_run_fd(j->remote), NULL);
+        j->done_fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (j->done_fd >= 0)
+                (void) epoll_ctl(j->epfd, EPOLL_CTL_ADD, j->done_fd,
+                                 &(struct epoll_event){ .events = EPOLLIN, .data.fd = j->done_fd });
+        j->phase = JOB_DONE;
+        return 1;
+}
+
+_public_ int corral_job_result_json(const corral_job *job, char **ret_json) {
+        if (!job || !ret_json)
+                return -EINVAL;
+        if (job->phase != JOB_DONE)
+                return -EBUSY;
+        if (job->remote && client_run_result_json(job->remote, ret_json) >= 0)
+                return 0;
+        return corral_result_to_json(job->result, ret_json);
+}
+
+_public_ pid_t corral_job_pid(const corral_job *job) {
+        return job ? job->pid : 0;
+}
+
+_public_ corral_backend corral_job_backend(const corral_job *job) {
+        if (!job)
+                return CORRAL_BACKEND_AUTO;
+        if (job->remote)
+                return client_run_backend(job->remote);
+        return job->ops ? job->ops->id : job->result->backend;
+}
+
 _public_ int corral_job_fd(const corral_job *job) {
         return job ? job->epfd : -EBADF;
 }
@@ -354,6 +472,8 @@ _public_ int corral_job_dispatch(corral_job *job) {
                 return -EINVAL;
         if (job->phase == JOB_DONE)
                 return 1;
+        if (job->remote)
+                return remote_dispatch(job);
         int r = monitor_dispatch(job);
         if (r <= 0)
                 return r;
@@ -364,6 +484,8 @@ _public_ int corral_job_dispatch(corral_job *job) {
 _public_ int corral_job_interrupt(corral_job *job) {
         if (!job)
                 return -EINVAL;
+        if (job->remote)
+                return job->phase == JOB_DONE ? 0 : client_run_interrupt(job->remote);
         monitor_act(job, VERDICT_ACTION_INTERRUPT);
         return 0;
 }
@@ -385,7 +507,9 @@ static void result_free(corral_result *r) {
 _public_ corral_job *corral_job_free(corral_job *job) {
         if (!job)
                 return NULL;
-        if (job->phase != JOB_DONE) {
+        if (job->remote)
+                job->remote = client_run_free(job->remote); /* corrald stops a run whose client left */
+        else if (job->phase != JOB_DONE) {
                 /* Nothing outlives the run, even when the caller walks away. */
                 monitor_kill_everything(job);
                 for (int i = 0; i < 10000 && corral_job_dispatch(job) == 0; i++)
@@ -437,6 +561,23 @@ _public_ int corral_become_subreaper(void) {
         if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
                 return negative_errno();
         return 0;
+}
+
+_public_ int corral_service_claim_base(corral_sweep_log log, void *userdata, corral_diag *diag) {
+        char why[CG_WHY_MAX] = "";
+        cg_base *b = NULL;
+        if (diag)
+                diag->message[0] = '\0';
+        int r = cg_base_find(true, &b, why);
+        if (r < 0)
+                r = cg_base_find(false, &b, why);
+        if (r >= 0) {
+                r = cg_base_claim(b, log, userdata, why);
+                cg_base_free(b);
+        }
+        if (diag && why[0]) /* on success: a warning (the base is not ours alone) */
+                snprintf(diag->message, sizeof diag->message, "%s", why);
+        return r;
 }
 
 _public_ int corral_claim_cgroup(corral_diag *diag) {

@@ -126,6 +126,10 @@ struct corral_job {
         corral_result *result;
         struct corral_job *live_next, *live_prev;
         bool live;
+
+        /* A run through corrald (client.c): the daemon runs it; this job only carries its
+         * connection, and the result once it came. Everything above is unused then. */
+        struct client_run *remote;
 };
 
 static inline uint64_t now_usec(void) {
@@ -171,6 +175,8 @@ void outcome_write(corral_job *j);
 /* job.c */
 /* corral_spawn() for any starter: argv names the run (argv[0] is resolved only when
  * starter is NULL, i.e. for commands). */
+int job_spawn_with(const corral_policy *p, char *const argv[], const job_starter *starter,
+                   const corral_spawn_attr *attr, corral_job **ret, corral_diag *diag);
 int job_spawn(const corral_policy *p, char *const argv[], const job_starter *starter, corral_job **ret,
               corral_diag *diag);
 /* Drive a job to its end (blocking); on failure the job is freed. */

@@ -61,6 +61,11 @@ _public_ int corral_policy_new(corral_policy **ret) {
 }
 
 _public_ corral_policy *corral_policy_free(corral_policy *p) {
+        if (!p)
+                return NULL;
+        for (size_t i = 0; i < p->n_assignments; i++)
+                free(p->assignments[i]);
+        free(p->assignments);
         free(p);
         return NULL;
 }
@@ -479,6 +484,48 @@ static const struct {
         { "InaccessiblePaths", set_inaccessible_paths },
 };
 
+/* ---- the assignment log (policy.h) ---- */
+
+static int record_assignment(corral_policy *p, const char *key, const char *value) {
+        char **a = realloc(p->assignments, (p->n_assignments + 1) * sizeof *a);
+        if (!a)
+                return -ENOMEM;
+        p->assignments = a;
+        if (asprintf(&a[p->n_assignments], "%s=%s", key, value) < 0)
+                return -ENOMEM;
+        p->n_assignments++;
+        return 0;
+}
+
+char *const *policy_assignments(const corral_policy *p, size_t *ret_n) {
+        *ret_n = p->n_assignments;
+        return p->assignments;
+}
+
+_public_ int corral_policy_get_u64(const corral_policy *p, const char *key, uint64_t *ret) {
+        if (!p || !key || !ret)
+                return -EINVAL;
+        const struct {
+                const char *key;
+                uint64_t value;
+        } rows[] = {
+                { "MemoryMax", p->memory_max },
+                { "TasksMax", p->tasks_max },
+                { "CPUQuota", p->cpu_quota_ppm },
+                { "RuntimeMaxSec", p->runtime_max_usec },
+                { "CPUTimeMaxSec", p->cpu_time_max_usec },
+                { "TimeoutStopSec", p->timeout_stop_usec },
+                { "CaptureMax", p->capture_max },
+                { "OutputMax", p->output_max },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++)
+                if (strcmp(key, rows[i].key) == 0) {
+                        *ret = rows[i].value;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
 /* ---- diagnostics ---- */
 
 /* Fills diag (if any) with one line: control characters from the input become '?'. */
@@ -512,8 +559,11 @@ const char *policy_key_name(size_t i) {
 
 int policy_set_why(corral_policy *p, const char *key, const char *value, char *why) {
         for (size_t i = 0; i < ELEMENTSOF(properties); i++)
-                if (strcmp(key, properties[i].key) == 0)
-                        return properties[i].set(p, value, why);
+                if (strcmp(key, properties[i].key) == 0) {
+                        int r = properties[i].set(p, value, why);
+                        /* policy files too: a client replays the log to corrald */
+                        return r < 0 ? r : record_assignment(p, properties[i].key, value);
+                }
         return -ENOENT;
 }
 

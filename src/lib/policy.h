@@ -80,7 +80,15 @@ struct corral_policy {
         policy_filter filter;         /* SystemCallFilter=, SystemCallErrorNumber=, SystemCallArchitectures= */
         bool no_new_privileges;       /* NoNewPrivileges=; forced on by a filter */
         policy_isolation iso;         /* namespaces and the filesystem */
+        /* Every assignment that was applied, "Key=Value" in order: what a client sends to
+         * corrald, so that keys added later travel without a serializer of their own.
+         * Owned by the policy; a job's copy of the struct never frees or reads it. */
+        char **assignments;
+        size_t n_assignments;
 };
+
+/* The applied assignments, for the client (owned by the policy). */
+char *const *policy_assignments(const corral_policy *p, size_t *ret_n);
 
 /* Does the policy ask for any namespace (mount, net, pid, ipc)? */
 bool policy_wants_namespaces(const corral_policy *p);

@@ -14,6 +14,7 @@
 
 #include "corral.h"
 #include "macro.h"
+#include "result.h"
 
 _public_ int corral_result_exit_code(const corral_result *r) {
         switch (r->status) {
@@ -212,5 +213,121 @@ _public_ int corral_result_to_json(const corral_result *r, char **ret_json) {
         if (!s)
                 return -ENOMEM;
         *ret_json = s;
+        return 0;
+}
+
+/* ---- the other way: a result object back into the struct (client API) ---- */
+
+static int status_from_string(const char *s, corral_status *ret) {
+        for (int i = 0; i < _CORRAL_STATUS_MAX; i++)
+                if (s && strcmp(s, corral_status_to_string((corral_status) i)) == 0) {
+                        *ret = (corral_status) i;
+                        return 0;
+                }
+        return -EBADMSG;
+}
+
+static corral_enforcer enforcer_from_json(json_t *o, const char *key) {
+        const char *s = json_string_value(json_object_get(o, key));
+        for (int i = 1; s && i < _CORRAL_ENFORCER_MAX; i++)
+                if (strcmp(s, corral_enforcer_to_string((corral_enforcer) i)) == 0)
+                        return (corral_enforcer) i;
+        return CORRAL_ENFORCER_UNSET;
+}
+
+static double real_of(json_t *o, const char *key) {
+        return json_number_value(json_object_get(o, key));
+}
+
+static uint64_t u64_of(json_t *o, const char *key) {
+        json_t *v = json_object_get(o, key);
+        return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t) json_integer_value(v) : 0;
+}
+
+static int bytes_from_json(json_t *o, const char *key, const char *trunc, corral_bytes *ret) {
+        json_t *v = json_object_get(o, key);
+        if (!json_is_string(v))
+                return 0;
+        size_t n = json_string_length(v);
+        unsigned char *p = malloc(n + 1);
+        if (!p)
+                return -ENOMEM;
+        memcpy(p, json_string_value(v), n);
+        p[n] = '\0';
+        *ret = (corral_bytes){ p, n, json_is_true(json_object_get(o, trunc)) };
+        return 0;
+}
+
+int result_from_json(json_t *o, corral_result *r) {
+        const char *backend = json_string_value(json_object_get(o, "backend"));
+        *r = (corral_result){};
+        if (!json_is_object(o) || status_from_string(json_string_value(json_object_get(o, "status")), &r->status) < 0 ||
+            !backend || corral_backend_from_string(backend, &r->backend) < 0)
+                return -EBADMSG;
+        json_t *v = json_object_get(o, "exit_code");
+        if (json_is_integer(v)) {
+                r->has_exit_code = true;
+                r->exit_code = (int) json_integer_value(v);
+        }
+        v = json_object_get(o, "signal");
+        if (json_is_integer(v))
+                r->signal = (int) json_integer_value(v);
+        r->wall_time_s = real_of(o, "wall_time_s");
+        r->cpu_time_s = real_of(o, "cpu_time_s");
+        r->user_time_s = real_of(o, "user_time_s");
+        r->system_time_s = real_of(o, "system_time_s");
+        r->memory_peak_bytes = u64_of(o, "memory_peak_bytes");
+        r->oom_kills = u64_of(o, "oom_kills");
+        r->pids_peak = u64_of(o, "pids_peak");
+        r->pids_limit_hits = u64_of(o, "pids_limit_hits");
+        r->precise = json_is_true(json_object_get(o, "precise"));
+        const char *error = json_string_value(json_object_get(o, "error"));
+        if (error)
+                snprintf(r->error, sizeof r->error, "%s", error);
+        /* errno is not in the JSON; the exit code needs it for spawn_error (127 vs 126). */
+        if (r->status == CORRAL_STATUS_SPAWN_ERROR && error &&
+            (strstr(error, "command not found") || strstr(error, "No such file or directory")))
+                r->error_errno = ENOENT;
+
+        json_t *e = json_object_get(o, "enforcement");
+        r->enforcement = (corral_enforcement){
+                enforcer_from_json(e, "memory"),    enforcer_from_json(e, "tasks"),
+                enforcer_from_json(e, "cpu_quota"), enforcer_from_json(e, "cpu_time"),
+                enforcer_from_json(e, "wall_time"),
+        };
+
+        json_t *ev = json_object_get(o, "evidence");
+        r->evidence.limit_hit = json_string_value(json_object_get(ev, "limit_hit"));
+        r->evidence.deadline_s = real_of(ev, "deadline_s");
+        json_t *sigs = json_object_get(ev, "signals_sent"), *sig;
+        size_t i;
+        json_array_foreach(sigs, i, sig) {
+                if (r->evidence.n_signals_sent >= CORRAL_MAX_SIGNALS_SENT)
+                        break;
+                const char *name = json_string_value(json_object_get(sig, "signal"));
+                int num = 0;
+                for (int k = 1; name && k < NSIG && !num; k++) {
+                        const char *abbrev = sigabbrev_np(k);
+                        if (abbrev && strncmp(name, "SIG", 3) == 0 && strcmp(name + 3, abbrev) == 0)
+                                num = k;
+                }
+                r->evidence.signals_sent[r->evidence.n_signals_sent++] =
+                        (corral_signal_sent){ num, real_of(sig, "at_s") };
+        }
+        r->evidence.oom = u64_of(ev, "oom");
+        r->evidence.oom_kill = u64_of(ev, "oom_kill");
+        r->evidence.oom_group_kill = u64_of(ev, "oom_group_kill");
+        r->evidence.pids_max = u64_of(ev, "pids_max");
+        r->evidence.cpu_throttled_s = real_of(ev, "cpu_throttled_s");
+        r->evidence.memory_max_bytes = u64_of(ev, "memory_max_bytes");
+        r->evidence.rss_peak_sampled_bytes = u64_of(ev, "rss_peak_sampled_bytes");
+        r->evidence.inferred = json_string_value(json_object_get(ev, "inferred"));
+
+        if (bytes_from_json(o, "stdout", "stdout_truncated", &r->stdout_capture) < 0 ||
+            bytes_from_json(o, "stderr", "stderr_truncated", &r->stderr_capture) < 0) {
+                free(r->stdout_capture.data);
+                r->stdout_capture = (corral_bytes){};
+                return -ENOMEM;
+        }
         return 0;
 }

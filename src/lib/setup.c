@@ -26,14 +26,15 @@
  *   4. rlimits      setrlimit: after the steps that may need to raise a limit with
  *                   privilege, before the credentials drop (raising a hard limit needs
  *                   CAP_SYS_RESOURCE).
- *      later: credentials (svc/pol) — setgroups, setresgid, setresuid, in that order
- *                   (groups need CAP_SETGID, which setresuid drops); after mounts and
- *                   network, which need privilege.
- *      later: chdir (svc) — after credentials, so the directory is checked with the run's
- *                   own rights (systemd does the same for WorkingDirectory=).
- *   5. stdio        dup2 the run's stdin/stdout/stderr onto 0-2 (svc may open them from
+ *   5. credentials  setgroups, setresgid, setresuid, in that order (groups need
+ *                   CAP_SETGID, which setresuid drops); after mounts and network, which
+ *                   need privilege. corrald's runs (the caller's uid/gid/groups); pol's
+ *                   User=/Group= reuse it.
+ *   6. chdir        after credentials, so the directory is checked with the run's own
+ *                   rights (systemd does the same for WorkingDirectory=).
+ *   7. stdio        dup2 the run's stdin/stdout/stderr onto 0-2 (svc may open them from
  *                   paths here, with the run's credentials).
- *   6. fds          everything above 2 close-on-exec (close_range, 5.11); function mode
+ *   8. fds          everything above 2 close-on-exec (close_range, 5.11); function mode
  *                   closes all but the kept fds and the report pipe.
  *      later: no_new_privs (pol) — after the credentials change (a setuid would be
  *                   refused under a seccomp filter), before seccomp: loading a filter
@@ -42,7 +43,7 @@
  *                   set-up's own system calls; the program runs under it from its first
  *                   instruction. Its BPF is compiled in the parent (filter.c); the child
  *                   only loads it.
- *   7. exec         execve; or, in function mode, close the report pipe (EOF: set-up done)
+ *   9. exec         execve; or, in function mode, close the report pipe (EOF: set-up done)
  *                   and run the function.
  *
  * Adding a step: a SPAWN_STEP_ value (append: the value crosses a pipe), a row in
@@ -51,6 +52,7 @@
  */
 #include <fcntl.h>
 #include <sched.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -109,6 +111,25 @@ static int step_rlimit(const setup_op *op, setup_child *c) {
                 return 0;
         c->detail = set->v[i].resource;
         return err;
+}
+
+static int step_credentials(const setup_op *op, setup_child *c) {
+        const spawn_credentials *cr = op->ptr;
+        /* raw syscalls: glibc's setgroups/setresuid broadcast to threads the child does not have */
+        if (syscall(SYS_setgroups, cr->n_groups, cr->groups) < 0)
+                return errno;
+        if (syscall(SYS_setresgid, cr->gid, cr->gid, cr->gid) < 0)
+                return errno;
+        if (syscall(SYS_setresuid, cr->uid, cr->uid, cr->uid) < 0)
+                return errno;
+        return 0;
+}
+
+static int step_chdir(const setup_op *op, setup_child *c) {
+        const spawn_cwd *cwd = op->ptr;
+        if (cwd->fd >= 0 ? fchdir(cwd->fd) < 0 : chdir(cwd->path) < 0)
+                return errno;
+        return 0;
 }
 
 static int step_stdio(const setup_op *op, setup_child *c) {
@@ -179,25 +200,6 @@ static int step_pdeathsig(const setup_op *op, setup_child *c) {
         return 0;
 }
 
-static int step_credentials(const setup_op *op, setup_child *c) {
-        const iso_child *iso = op->ptr;
-
-        /* Raw system calls: glibc's set*id() would signal every thread of the parent's
-         * copy it believes we have (its setxid broadcast); the kernel's act on this task. */
-        if (syscall(SYS_setgroups, 0, NULL) < 0)
-                return errno;
-        if (syscall(SYS_setresgid, iso->gid, iso->gid, iso->gid) < 0)
-                return errno;
-        if (syscall(SYS_setresuid, iso->uid, iso->uid, iso->uid) < 0)
-                return errno;
-        /* A uid change clears PR_SET_PDEATHSIG: set it again, and check the parent again. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-                return errno;
-        if (getppid() != iso->parent_pid && !(iso->ns && (iso->ns->clone_flags & CLONE_NEWPID)))
-                return ESRCH;
-        return 0;
-}
-
 static int step_pidns_init(const setup_op *op, setup_child *c) {
         return init_start(c->errfd);
 }
@@ -246,11 +248,12 @@ static const struct {
         [SPAWN_STEP_SECCOMP] = { "loading the syscall filter", step_seccomp },
         [SPAWN_STEP_PIDNS_INIT] = { "starting the pid namespace's init", step_pidns_init },
         [SPAWN_STEP_PIDNS_EXIT] = { "pid namespace", NULL },
-        [SPAWN_STEP_CREDENTIALS] = { "changing to the run's user (setgroups, setresgid, setresuid)", step_credentials },
         [SPAWN_STEP_CGROUP] = { "joining the run's cgroup", step_cgroup },
         [SPAWN_STEP_SESSION] = { "setsid", step_session },
         [SPAWN_STEP_SIGNALS] = { "resetting the signal mask", step_signals },
         [SPAWN_STEP_RLIMIT] = { "setrlimit", step_rlimit },
+        [SPAWN_STEP_CREDENTIALS] = { "changing to the run's user and groups", step_credentials },
+        [SPAWN_STEP_CHDIR] = { "entering the working directory", step_chdir },
         [SPAWN_STEP_STDIO] = { "setting up stdio", step_stdio },
         [SPAWN_STEP_FDS] = { "closing inherited fds", step_fds },
         [SPAWN_STEP_FDS_KEEP] = { "closing inherited fds", step_fds_keep },
@@ -292,8 +295,13 @@ void setup_plan_build(const spawn_request *req, setup_plan *ret) {
         }
         if (req->rlimits)
                 add(&p, (setup_op){ .step = SPAWN_STEP_RLIMIT, .ptr = req->rlimits });
-        if (req->iso && req->iso->set_creds)
-                add(&p, (setup_op){ .step = SPAWN_STEP_CREDENTIALS, .ptr = req->iso });
+        if (req->credentials)
+                add(&p, (setup_op){ .step = SPAWN_STEP_CREDENTIALS, .ptr = req->credentials });
+        if (req->cwd && (req->cwd->fd >= 0 || req->cwd->path))
+                add(&p, (setup_op){ .step = SPAWN_STEP_CHDIR, .ptr = req->cwd });
+        /* a uid change clears PR_SET_PDEATHSIG: set it again after it */
+        if (req->credentials && req->iso)
+                add(&p, (setup_op){ .step = SPAWN_STEP_PDEATHSIG, .ptr = req->iso });
         add(&p, (setup_op){ .step = SPAWN_STEP_STDIO, .fd = { req->stdio[0], req->stdio[1], req->stdio[2] } });
         if (req->fn) {
                 add(&p, (setup_op){ .step = SPAWN_STEP_FDS_KEEP, .fd = { req->keep_fds[0], req->keep_fds[1], -1 } });

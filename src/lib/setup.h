@@ -30,7 +30,8 @@ typedef enum spawn_step {
         SPAWN_STEP_SECCOMP,
         SPAWN_STEP_PIDNS_INIT,
         SPAWN_STEP_PIDNS_EXIT, /* not a failure: pid 1 reports pid 2's wait status (detail) */
-        SPAWN_STEP_CREDENTIALS,
+        SPAWN_STEP_CREDENTIALS, /* setgroups, setresgid, setresuid */
+        SPAWN_STEP_CHDIR,       /* the run's working directory */
         _SPAWN_STEP_MAX,
 } spawn_step;
 

@@ -50,6 +50,10 @@ struct spawn_clone_args {
 };
 
 int spawn_resolve(const char *name, char **ret_path) {
+        return spawn_resolve_in(name, NULL, ret_path);
+}
+
+int spawn_resolve_in(const char *name, const char *search_path, char **ret_path) {
         struct stat st;
         char *p;
 
@@ -66,7 +70,7 @@ int spawn_resolve(const char *name, char **ret_path) {
                 *ret_path = p;
                 return 0;
         }
-        const char *path = getenv("PATH");
+        const char *path = search_path ? search_path : getenv("PATH");
         if (!path || !*path)
                 path = "/usr/local/bin:/usr/bin:/bin";
         int r = -ENOENT;

@@ -20,6 +20,20 @@ typedef struct spawn_failure {
         int detail; /* e.g. the rlimit resource */
 } spawn_failure;
 
+/* Who the run is (corral_spawn_attr_set_credentials). */
+typedef struct spawn_credentials {
+        uid_t uid;
+        gid_t gid;
+        const gid_t *groups;
+        size_t n_groups;
+} spawn_credentials;
+
+/* Where the run starts: fchdir(fd) when fd >= 0, else chdir(path). */
+typedef struct spawn_cwd {
+        int fd;
+        const char *path;
+} spawn_cwd;
+
 typedef struct spawn_request {
         const char *path;     /* resolved executable */
         char *const *argv;
@@ -27,6 +41,8 @@ typedef struct spawn_request {
         int cgroup_fd;        /* run group to start in, or -EBADF */
         const rl_set *rlimits;
         int stdio[3];         /* fds to become 0, 1, 2 in the child; -1 keeps ours */
+        const spawn_credentials *credentials; /* NULL: ours */
+        const spawn_cwd *cwd;                 /* NULL: ours */
         int keep_fds[2];      /* fds the child keeps besides 0-2 (functions' output and crash
                                * pipes), or -1; function mode only */
         /* Function mode: the child runs fn(arg) after its set-up and _exits with its value. */
@@ -44,6 +60,8 @@ typedef struct spawn_request {
  * -ENOENT not found, -EACCES found but not executable.
  */
 int spawn_resolve(const char *name, char **ret_path);
+/* The same in search_path ("dir:dir"; NULL: $PATH, else /usr/local/bin:/usr/bin:/bin). */
+int spawn_resolve_in(const char *name, const char *search_path, char **ret_path);
 
 /*
  * Start the child. Returns 1 with pid and pidfd when it got as far as exec (or its
