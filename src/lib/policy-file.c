@@ -152,6 +152,27 @@ static int apply_text(corral_policy *p, const char *path, char *text, size_t siz
         return 0;
 }
 
+/* p takes scratch's settings and appends scratch's logged assignments (moved). */
+static int commit(corral_policy *p, corral_policy *scratch, corral_diag *diag) {
+        char **log = p->assignments;
+        size_t n = p->n_assignments;
+
+        if (scratch->n_assignments > 0) {
+                log = realloc(p->assignments, (n + scratch->n_assignments) * sizeof *log);
+                if (!log) {
+                        fail(diag, "out of memory");
+                        return -ENOMEM;
+                }
+                memcpy(log + n, scratch->assignments, scratch->n_assignments * sizeof *log);
+                n += scratch->n_assignments;
+                scratch->n_assignments = 0;
+        }
+        *p = *scratch;
+        p->assignments = log;
+        p->n_assignments = n;
+        return 0;
+}
+
 int policy_file_apply(corral_policy *p, const char *name, const char *text, size_t size, corral_diag *diag) {
         _cleanup_free_ char *copy = NULL;
         corral_policy scratch = *p;
@@ -166,27 +187,28 @@ int policy_file_apply(corral_policy *p, const char *name, const char *text, size
         }
         memcpy(copy, text, size);
         copy[size] = '\0';
+        /* The scratch copy logs its assignments on its own (policy.h's log, for corrald):
+         * p's log is untouched until the whole file was good. */
+        scratch.assignments = NULL;
+        scratch.n_assignments = 0;
         r = apply_text(&scratch, name, copy, size, diag);
-        if (r < 0)
-                return r;
-        *p = scratch;
-        return 0;
+        if (r >= 0)
+                r = commit(p, &scratch, diag);
+        for (size_t i = 0; i < scratch.n_assignments; i++)
+                free(scratch.assignments[i]);
+        free(scratch.assignments);
+        return r;
 }
 
 static int load_path(corral_policy *p, const char *path, corral_diag *diag) {
         _cleanup_free_ char *text = NULL;
-        corral_policy scratch = *p;
         size_t size;
         int r;
 
         r = read_policy_file(path, &text, &size, diag);
         if (r < 0)
                 return r;
-        r = apply_text(&scratch, path, text, size, diag);
-        if (r < 0)
-                return r;
-        *p = scratch;
-        return 0;
+        return policy_file_apply(p, path, text, size, diag);
 }
 
 /* Where names are looked for: $CORRAL_POLICY_PATH (':'-separated) or the two defaults. */
