@@ -9,7 +9,7 @@
  * group of its own may be left in the cgroup base, and its RSS must be within
  * --rss-slack of where it was after the first 100 runs.
  *
- *   corral-soak --progs DIR [--runs N] [--parallel K] [--backend B] [--rss-slack KIB]
+ *   corral-soak --progs DIR [--runs N] [--parallel K] [--backend B] [--rss-slack KIB] [--only KIND]
  *
  * DIR holds the built tests/programs (cr-exit, cr-spin, cr-alloc). Prints "soak KEY VALUE"
  * lines (bench/soak turns them into bench/SOAK.md) and exits 1 when a run got another
@@ -128,17 +128,18 @@ static int count_children(void) {
 }
 
 static void usage(void) {
-        fprintf(stderr, "usage: corral-soak --progs DIR [--runs N] [--parallel K] [--backend B] [--rss-slack KIB]\n");
+        fprintf(stderr, "usage: corral-soak --progs DIR [--runs N] [--parallel K] [--backend B] [--rss-slack KIB] [--only KIND]\n");
         exit(2);
 }
 
 int main(int argc, char **argv) {
         const char *progs = NULL, *backend = "auto";
         long runs = 10000, parallel = 32, rss_slack_kib = 1024;
+        int only = -1; /* --only KIND: one workload (to reproduce a problem) */
         static const struct option opts[] = {
                 { "progs", required_argument, NULL, 'p' },    { "runs", required_argument, NULL, 'n' },
                 { "parallel", required_argument, NULL, 'j' }, { "backend", required_argument, NULL, 'b' },
-                { "rss-slack", required_argument, NULL, 'r' }, {},
+                { "rss-slack", required_argument, NULL, 'r' }, { "only", required_argument, NULL, 'o' }, {},
         };
         for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;)
                 switch (c) {
@@ -147,6 +148,14 @@ int main(int argc, char **argv) {
                 case 'j': parallel = strtol(optarg, NULL, 10); break;
                 case 'b': backend = optarg; break;
                 case 'r': rss_slack_kib = strtol(optarg, NULL, 10); break;
+                case 'o':
+                        only = -1;
+                        for (int k = 0; k < N_KINDS; k++)
+                                if (strcmp(optarg, kinds[k].name) == 0)
+                                        only = k;
+                        if (only < 0)
+                                usage();
+                        break;
                 default: usage();
                 }
         if (!progs || runs < 100 || parallel < 1 || parallel > 1024 || optind != argc)
@@ -201,7 +210,8 @@ int main(int argc, char **argv) {
         int groups_before = rep.cgroup_base[0] ? count_dir(rep.cgroup_base, group_prefix) : 0;
 
         slot *slots = calloc((size_t) parallel, sizeof *slots);
-        long started = 0, finished = 0, mismatches = 0, spawn_failures = 0, split_inconsistent = 0;
+        long started = 0, finished = 0, mismatches = 0, spawn_failures = 0, split_inconsistent = 0, lost_wakeups = 0;
+        double quiet_s = 0;
         long seen[_CORRAL_STATUS_MAX] = {}, per_kind_ok[N_KINDS] = {};
         long rss_after_100 = -1, rss_peak = 0;
         double start = now_s(), max_cpu_split_err = 0;
@@ -211,7 +221,7 @@ int main(int argc, char **argv) {
                 for (long s = 0; s < parallel && started < runs; s++) {
                         if (slots[s].busy)
                                 continue;
-                        int kind = (int) (started % N_KINDS);
+                        int kind = only >= 0 ? only : (int) (started % N_KINDS);
                         corral_diag diag = {};
                         corral_job *job = NULL;
                         int r = corral_spawn(pol[kind], argvs[kind], &job, &diag);
@@ -233,20 +243,42 @@ int main(int argc, char **argv) {
                 }
 
                 struct epoll_event evs[64];
-                int n = epoll_wait(ep, evs, 64, 30000);
+                int n = epoll_wait(ep, evs, 64, 5000);
                 if (n < 0 && errno != EINTR) {
                         perror("corral-soak: epoll_wait");
                         return 1;
                 }
                 if (n == 0) {
-                        fprintf(stderr, "corral-soak: no job woke the loop for 30 s (%ld finished)\n", finished);
-                        return 1;
-                }
+                        /* Every job has a 60 s backstop at most: 5 s of silence is worth a look. A job
+                         * that finishes when dispatched without its fd having woken us is a lost
+                         * wakeup, a bug of the pollable API. */
+                        quiet_s += 5;
+                        for (long s = 0; s < parallel; s++) {
+                                if (!slots[s].busy)
+                                        continue;
+                                int r = corral_job_dispatch(slots[s].job);
+                                fprintf(stderr, "corral-soak: %g s without a wakeup: a %s job (slot %ld, fd %d) %s\n",
+                                        quiet_s, kinds[slots[s].kind].name, s, corral_job_fd(slots[s].job),
+                                        r == 1 ? "had finished: lost wakeup" : r == 0 ? "still runs" : strerror(-r));
+                                if (r == 1) {
+                                        lost_wakeups++;
+                                        evs[n++] = (struct epoll_event){ .data.u64 = (uint64_t) s };
+                                }
+                        }
+                        if (quiet_s >= 90) {
+                                fprintf(stderr, "corral-soak: no job woke the loop for 90 s (%ld finished)\n", finished);
+                                return 1;
+                        }
+                        if (n == 0)
+                                continue;
+                } else
+                        quiet_s = 0;
                 for (int i = 0; i < n; i++) {
                         slot *sl = &slots[evs[i].data.u64];
                         if (!sl->busy)
                                 continue;
-                        int r = corral_job_dispatch(sl->job);
+                        /* A lost wakeup was dispatched above already: its result is there. */
+                        int r = corral_job_result(sl->job) ? 1 : corral_job_dispatch(sl->job);
                         if (r < 0) {
                                 fprintf(stderr, "corral-soak: corral_job_dispatch: %s\n", strerror(-r));
                                 return 1;
@@ -303,13 +335,15 @@ int main(int argc, char **argv) {
         printf("soak elapsed_s %.1f\n", elapsed);
         printf("soak runs_per_s %.0f\n", (double) finished / elapsed);
         for (int k = 0; k < N_KINDS; k++)
-                printf("soak kind %s %ld/%ld\n", kinds[k].name, per_kind_ok[k],
-                       runs / N_KINDS + (k < runs % N_KINDS));
+                if (only < 0 || k == only)
+                        printf("soak kind %s %ld/%ld\n", kinds[k].name, per_kind_ok[k],
+                               only >= 0 ? runs : runs / N_KINDS + (k < runs % N_KINDS));
         for (int s = 0; s < _CORRAL_STATUS_MAX; s++)
                 if (seen[s])
                         printf("soak seen %s %ld\n", corral_status_to_string((corral_status) s), seen[s]);
         printf("soak mismatches %ld\n", mismatches);
         printf("soak spawn_failures %ld\n", spawn_failures);
+        printf("soak lost_wakeups %ld\n", lost_wakeups);
         printf("soak cpu_split_inconsistent %ld\n", split_inconsistent);
         printf("soak cpu_split_max_err_s %.6f\n", max_cpu_split_err);
         printf("soak leaked_fds %d\n", fds_after - fds_before);
@@ -321,7 +355,7 @@ int main(int argc, char **argv) {
         printf("soak rss_peak_kib %ld\n", rss_peak);
         printf("soak rss_drift_kib %ld\n", rss_drift);
 
-        if (mismatches || spawn_failures)
+        if (mismatches || spawn_failures || lost_wakeups)
                 exit_code = 1;
         if (fds_after != fds_before || threads_after != threads_before || children_after != children_before ||
             groups_after != groups_before)

@@ -121,6 +121,22 @@ static int clone3_into(const spawn_request *req, int *ret_pidfd, bool *ret_joine
         return (int) pid;
 }
 
+/*
+ * Where the child joins its group itself (fork, or clone without CLONE_INTO_CGROUP), a stop
+ * that comes before that join finds the group empty: cgroup.kill kills nothing and the run
+ * never ends. So the parent moves it too, before anyone can act on the job; whichever
+ * write comes second finds the child there already. Errors are the child's to report.
+ */
+static void spawn_move_into_group(int cgroup_fd, pid_t pid) {
+        char buf[24];
+        int fd = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        int n = snprintf(buf, sizeof buf, "%d", (int) pid);
+        ssize_t _unused_ w = write(fd, buf, (size_t) n);
+        safe_close(fd);
+}
+
 int spawn_start(const spawn_request *req, pid_t *ret_pid, int *ret_pidfd, spawn_failure *ret_failure) {
         int pipefd[2], pidfd = -1;
         bool joined = false;
@@ -164,6 +180,8 @@ int spawn_start(const spawn_request *req, pid_t *ret_pid, int *ret_pidfd, spawn_
                 return r;
         }
         safe_close(pipefd[1]);
+        if (!joined && req->cgroup_fd >= 0)
+                spawn_move_into_group(req->cgroup_fd, (pid_t) pid);
         if (pidfd < 0) {
                 pidfd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
                 if (pidfd < 0) {
