@@ -75,6 +75,7 @@ struct server {
         uint64_t next_job_id, next_client_serial;
         uint64_t start_usec;
         bool stopping;
+        bool trim_pending; /* memory was freed since the last malloc_trim */
         uint64_t stop_deadline_usec;
         uint64_t grace_max_usec; /* the longest TimeoutStopSec among running jobs */
 };

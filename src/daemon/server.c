@@ -326,7 +326,8 @@ static void begin_stop(server *s, const char *why) {
 
 /* Free what died during the last batch of events. */
 static void bury(server *s) {
-        bool jobs = s->grave_jobs != NULL;
+        if (s->grave_jobs || s->grave_clients)
+                s->trim_pending = true;
         while (s->grave_clients) {
                 client *c = s->grave_clients;
                 s->grave_clients = c->next;
@@ -337,8 +338,6 @@ static void bury(server *s) {
                 s->grave_jobs = j->next;
                 free(j);
         }
-        if (jobs && s->n_jobs == 0)
-                malloc_trim(0); /* an idle daemon gives its peak back */
 }
 
 int server_run(server *s) {
@@ -362,12 +361,18 @@ int server_run(server *s) {
                                 return 0;
                         }
                         timeout = (int) ((s->stop_deadline_usec - now + 999) / 1000);
-                }
+                } else if (s->trim_pending && s->n_jobs == 0)
+                        timeout = 100; /* idle for 100 ms: give the peak's memory back */
                 int n = epoll_wait(s->epfd, events, ELEMENTSOF(events), timeout);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
                         return negative_errno();
+                }
+                if (n == 0 && s->trim_pending && s->n_jobs == 0 && !s->stopping) {
+                        /* a burst of clients leaves its buffers spread over the heap */
+                        malloc_trim(0);
+                        s->trim_pending = false;
                 }
                 for (int i = 0; i < n; i++) {
                         watch *w = events[i].data.ptr;

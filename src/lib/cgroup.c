@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "cgroup.h"
+#include "dlopen.h"
 #include "fileio.h"
 #include "macro.h"
 
@@ -456,18 +457,48 @@ int cg_base_claim(cg_base *b, void (*log)(void *userdata, const char *group, uns
 
 /* ---- libcgroup adapter: its ECG* codes end here ---- */
 
+/* Loaded on first use (dlopen.h): only the cgroup2 rung's group creation needs it. */
+static DL_PROTOTYPE(cgroup_init);
+static DL_PROTOTYPE(cgroup_get_last_errno);
+static DL_PROTOTYPE(cgroup_strerror);
+static DL_PROTOTYPE(cgroup_new_cgroup);
+static DL_PROTOTYPE(cgroup_add_controller);
+static DL_PROTOTYPE(cgroup_add_value_uint64);
+static DL_PROTOTYPE(cgroup_add_value_string);
+static DL_PROTOTYPE(cgroup_create_cgroup);
+static DL_PROTOTYPE(cgroup_free);
+
+static const dl_symbol libcgroup_symbols[] = {
+        DL_SYMBOL(cgroup_init),
+        DL_SYMBOL(cgroup_get_last_errno),
+        DL_SYMBOL(cgroup_strerror),
+        DL_SYMBOL(cgroup_new_cgroup),
+        DL_SYMBOL(cgroup_add_controller),
+        DL_SYMBOL(cgroup_add_value_uint64),
+        DL_SYMBOL(cgroup_add_value_string),
+        DL_SYMBOL(cgroup_create_cgroup),
+        DL_SYMBOL(cgroup_free),
+};
+
 static pthread_once_t libcgroup_once = PTHREAD_ONCE_INIT;
+static void *libcgroup_handle;
+static int libcgroup_load_result;
+static char libcgroup_why[256];
 static int libcgroup_init_result;
 
 static void libcgroup_init(void) {
-        libcgroup_init_result = cgroup_init();
+        libcgroup_load_result = dl_open_table("libcgroup.so.2", &libcgroup_handle, libcgroup_symbols,
+                                              ELEMENTSOF(libcgroup_symbols), libcgroup_why,
+                                              sizeof libcgroup_why);
+        if (libcgroup_load_result >= 0)
+                libcgroup_init_result = sym_cgroup_init();
 }
 
 static int libcgroup_errno(int ecg) {
         if (ecg == 0)
                 return 0;
         if (ecg == ECGOTHER) {
-                int e = cgroup_get_last_errno();
+                int e = sym_cgroup_get_last_errno();
                 return e > 0 ? -e : -EIO;
         }
         return -EIO;
@@ -479,43 +510,47 @@ static int create_with_libcgroup(const cg_base *b, const char *name, const corra
         int r;
 
         pthread_once(&libcgroup_once, libcgroup_init);
+        if (libcgroup_load_result < 0) {
+                snprintf(why, CG_WHY_MAX, "%s", libcgroup_why);
+                return libcgroup_load_result;
+        }
         if (libcgroup_init_result != 0) {
                 snprintf(why, CG_WHY_MAX, "libcgroup cannot initialise: %s",
-                         cgroup_strerror(libcgroup_init_result));
+                         sym_cgroup_strerror(libcgroup_init_result));
                 return -ENOTSUP;
         }
         snprintf(rel, sizeof rel, "%s%s%s", b->rel, b->rel[0] ? "/" : "", name);
-        struct cgroup *cg = cgroup_new_cgroup(rel);
+        struct cgroup *cg = sym_cgroup_new_cgroup(rel);
         if (!cg)
                 return -ENOMEM;
 
         r = -ENOMEM;
-        struct cgroup_controller *mem = cgroup_add_controller(cg, "memory");
-        struct cgroup_controller *pids = cgroup_add_controller(cg, "pids");
-        struct cgroup_controller *cpu = cgroup_add_controller(cg, "cpu");
+        struct cgroup_controller *mem = sym_cgroup_add_controller(cg, "memory");
+        struct cgroup_controller *pids = sym_cgroup_add_controller(cg, "pids");
+        struct cgroup_controller *cpu = sym_cgroup_add_controller(cg, "cpu");
         if (!mem || !pids || !cpu)
                 goto out;
-        if (p->memory_max != CORRAL_INFINITY && cgroup_add_value_uint64(mem, "memory.max", p->memory_max))
+        if (p->memory_max != CORRAL_INFINITY && sym_cgroup_add_value_uint64(mem, "memory.max", p->memory_max))
                 goto out;
-        if (p->tasks_max != CORRAL_INFINITY && cgroup_add_value_uint64(pids, "pids.max", p->tasks_max))
+        if (p->tasks_max != CORRAL_INFINITY && sym_cgroup_add_value_uint64(pids, "pids.max", p->tasks_max))
                 goto out;
         if (p->cpu_quota_ppm > 0) {
                 /* systemd's default period: 100 ms */
                 uint64_t period = 100000, quota = p->cpu_quota_ppm * period / 1000000;
                 snprintf(value, sizeof value, "%" PRIu64 " %" PRIu64, quota < 1000 ? 1000 : quota, period);
-                if (cgroup_add_value_string(cpu, "cpu.max", value))
+                if (sym_cgroup_add_value_string(cpu, "cpu.max", value))
                         goto out;
         }
 
         /* ignore_ownership: the kernel already gives a new group's files to its creator;
          * libcgroup would chown each of them again, per controller (~400 syscalls a run). */
-        int ecg = cgroup_create_cgroup(cg, 1);
+        int ecg = sym_cgroup_create_cgroup(cg, 1);
         r = libcgroup_errno(ecg);
         if (r < 0)
                 snprintf(why, CG_WHY_MAX, "libcgroup cannot create %s/%s: %s", b->path, name,
-                         cgroup_strerror(ecg));
+                         sym_cgroup_strerror(ecg));
 out:
-        cgroup_free(&cg);
+        sym_cgroup_free(&cg);
         return r;
 }
 

@@ -152,22 +152,43 @@ static int apply_text(corral_policy *p, const char *path, char *text, size_t siz
         return 0;
 }
 
-/* p takes scratch's settings and appends scratch's logged assignments (moved). */
-static int commit(corral_policy *p, corral_policy *scratch, corral_diag *diag) {
+static void log_free(char **log, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(log[i]);
+        free(log);
+}
+
+/*
+ * Apply the text to a scratch copy of p and commit it only if every line applied. The
+ * copy gets an assignment log of its own: appending to p's shared one could realloc it
+ * away under p, and a failed file would leave p with a freed log (found by fuzz-policy-load
+ * under ASan). On success the file's assignments are appended to p's log.
+ */
+static int apply_and_commit(corral_policy *p, const char *name, char *text, size_t size, corral_diag *diag) {
+        corral_policy scratch = *p;
+        int r;
+
+        scratch.assignments = NULL;
+        scratch.n_assignments = 0;
+        r = apply_text(&scratch, name, text, size, diag);
+        if (r < 0) {
+                log_free(scratch.assignments, scratch.n_assignments);
+                return r;
+        }
         char **log = p->assignments;
         size_t n = p->n_assignments;
-
-        if (scratch->n_assignments > 0) {
-                log = realloc(p->assignments, (n + scratch->n_assignments) * sizeof *log);
+        if (scratch.n_assignments > 0) {
+                log = realloc(p->assignments, (n + scratch.n_assignments) * sizeof *log);
                 if (!log) {
+                        log_free(scratch.assignments, scratch.n_assignments);
                         fail(diag, "out of memory");
                         return -ENOMEM;
                 }
-                memcpy(log + n, scratch->assignments, scratch->n_assignments * sizeof *log);
-                n += scratch->n_assignments;
-                scratch->n_assignments = 0;
+                memcpy(log + n, scratch.assignments, scratch.n_assignments * sizeof *log);
+                n += scratch.n_assignments;
+                free(scratch.assignments);
         }
-        *p = *scratch;
+        *p = scratch;
         p->assignments = log;
         p->n_assignments = n;
         return 0;
@@ -175,8 +196,6 @@ static int commit(corral_policy *p, corral_policy *scratch, corral_diag *diag) {
 
 int policy_file_apply(corral_policy *p, const char *name, const char *text, size_t size, corral_diag *diag) {
         _cleanup_free_ char *copy = NULL;
-        corral_policy scratch = *p;
-        int r;
 
         if (size > POLICY_FILE_MAX)
                 return fail(diag, "%s: too large for a policy file (at most %d bytes)", name, POLICY_FILE_MAX);
@@ -187,17 +206,7 @@ int policy_file_apply(corral_policy *p, const char *name, const char *text, size
         }
         memcpy(copy, text, size);
         copy[size] = '\0';
-        /* The scratch copy logs its assignments on its own (policy.h's log, for corrald):
-         * p's log is untouched until the whole file was good. */
-        scratch.assignments = NULL;
-        scratch.n_assignments = 0;
-        r = apply_text(&scratch, name, copy, size, diag);
-        if (r >= 0)
-                r = commit(p, &scratch, diag);
-        for (size_t i = 0; i < scratch.n_assignments; i++)
-                free(scratch.assignments[i]);
-        free(scratch.assignments);
-        return r;
+        return apply_and_commit(p, name, copy, size, diag);
 }
 
 static int load_path(corral_policy *p, const char *path, corral_diag *diag) {
@@ -208,7 +217,7 @@ static int load_path(corral_policy *p, const char *path, corral_diag *diag) {
         r = read_policy_file(path, &text, &size, diag);
         if (r < 0)
                 return r;
-        return policy_file_apply(p, path, text, size, diag);
+        return apply_and_commit(p, path, text, size, diag);
 }
 
 /* Where names are looked for: $CORRAL_POLICY_PATH (':'-separated) or the two defaults. */

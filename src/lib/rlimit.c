@@ -256,6 +256,22 @@ bool rl_is_zombie(int pid, bool *ret_ours) {
         return state == 'Z' || state == 'X';
 }
 
+int rl_add_own_children_in_session(pid_list *l, const pid_list *skip, int sid) {
+        pid_list mine = {};
+        int r = add_children_of(&mine, "/proc/self");
+        for (size_t i = 0; r >= 0 && i < mine.n; i++) {
+                unsigned long long f[4];
+                if (pid_list_has(skip, mine.pids[i]))
+                        continue;
+                /* f: state ppid pgrp session */
+                if (read_stat_fields(mine.pids[i], f, 4) < 0 || (int) f[3] != sid)
+                        continue;
+                r = pid_list_add(l, mine.pids[i]);
+        }
+        pid_list_done(&mine);
+        return r < 0 ? r : 0;
+}
+
 void rl_rss_cache_clear(rl_rss_cache *c) {
         for (size_t i = 0; i < c->n; i++)
                 safe_close(c->e[i].fd);

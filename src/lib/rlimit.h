@@ -47,6 +47,8 @@ int rl_add_descendants(pid_list *l, const int *roots, size_t n_roots);
 int rl_add_session(pid_list *l, int sid);
 /* This process's children (all threads'), except those in skip. */
 int rl_add_own_children(pid_list *l, const pid_list *skip);
+/* The same, only those in session sid: what a subreaper inherited from one run. */
+int rl_add_own_children_in_session(pid_list *l, const pid_list *skip, int sid);
 
 /* Is pid dead (a zombie, or gone)? *ret_ours: it is a child of this process. */
 bool rl_is_zombie(int pid, bool *ret_ours);

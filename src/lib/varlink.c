@@ -85,8 +85,9 @@ int vl_conn_read(vl_conn *c) {
         for (int rounds = 0; rounds < 4; rounds++) {
                 if (c->in_len > VL_MESSAGE_MAX)
                         return -EMSGSIZE;
-                if (c->in_size - c->in_len < 65536) {
-                        size_t size = c->in_size ? c->in_size * 2 : 65536 + 1;
+                /* Small at first (most calls are a few KiB): 200 idle clients stay cheap. */
+                if (c->in_size - c->in_len < 4096) {
+                        size_t size = c->in_size ? c->in_size * 2 : 8192;
                         if (size > VL_MESSAGE_MAX + 65536 + 1)
                                 size = VL_MESSAGE_MAX + 65536 + 1;
                         if (size > c->in_size) {

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/utsname.h>
@@ -224,15 +225,72 @@ static void test_host_cannot_steal_status(void) {
         tap_end();
 }
 
+/* Last: it makes this process a child subreaper, as the CLI and corrald are. */
+static void test_concurrent_leftovers(void) {
+        enum { N = 3 };
+        corral_policy *p = policy(NULL), *slow_p = policy("2s");
+        corral_job *jobs[N + 1];
+        char files[N][64], script[N][256];
+
+        tap_begin("a subreaper with several jobs: each run's leftovers die with it, the others' live on");
+        if (corral_become_subreaper() < 0) {
+                tap_fail("cannot become a child subreaper");
+                tap_end();
+                return;
+        }
+        /* a job that stays live throughout: the others are never the only one */
+        char *slow[] = { "sleep", "30", NULL };
+        expect(corral_spawn(slow_p, slow, &jobs[N], NULL) >= 0, "corral_spawn of the long job failed");
+        for (int i = 0; i < N; i++) {
+                snprintf(files[i], sizeof files[i], "/tmp/corral-test-api-%d-%d", (int) getpid(), i);
+                /* two children that outlive the main process (re-parented to us) */
+                snprintf(script[i], sizeof script[i],
+                         "sleep 300 & echo $! > %s.tmp; sleep 300 & echo $! >> %s.tmp; mv %s.tmp %s; exit 0",
+                         files[i], files[i], files[i], files[i]);
+                char *argv[] = { "sh", "-c", script[i], NULL };
+                expect(corral_spawn(p, argv, &jobs[i], NULL) >= 0, "corral_spawn %d failed", i);
+        }
+        double start = now_s();
+        run_all(jobs, N + 1);
+        double took = now_s() - start;
+        for (int i = 0; i < N; i++) {
+                const corral_result *r = corral_job_result(jobs[i]);
+                expect(r && r->status == CORRAL_STATUS_OK, "job %d: status %s", i,
+                       r ? corral_status_to_string(r->status) : "(no result)");
+                FILE *f = fopen(files[i], "re");
+                int pid, n = 0;
+                while (f && fscanf(f, "%d", &pid) == 1) {
+                        n++;
+                        expect(kill(pid, 0) < 0 && errno == ESRCH, "job %d: leftover %d still exists", i, pid);
+                }
+                if (f)
+                        fclose(f);
+                expect(n == 2, "job %d: %d leftover pids recorded, expected 2", i, n);
+                unlink(files[i]);
+        }
+        const corral_result *r = corral_job_result(jobs[N]);
+        expect(r && r->status == CORRAL_STATUS_WALL_TIMEOUT, "the long job: status %s, expected wall_timeout",
+               r ? corral_status_to_string(r->status) : "(no result)");
+        expect(r && r->wall_time_s >= 1.9, "the long job ended after %.2fs: killed with another run's leftovers",
+               r ? r->wall_time_s : 0);
+        expect(took < 10 * tap_slow(), "the jobs took %.2fs", took);
+        for (int i = 0; i <= N; i++)
+                corral_job_free(jobs[i]);
+        corral_policy_free(p);
+        corral_policy_free(slow_p);
+        tap_end();
+}
+
 int main(int argc, char *argv[]) {
         if (argc > 1)
                 backend = argv[1];
-        tap_plan(5);
+        tap_plan(6);
         tap_diag("test-api, backend %s", backend);
         test_many_jobs_one_loop();
         test_free_running_job();
         test_spawn_error_wakes_loop();
         test_interrupt();
         test_host_cannot_steal_status();
+        test_concurrent_leftovers();
         return tap_finish();
 }

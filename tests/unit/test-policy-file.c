@@ -219,6 +219,36 @@ static void test_shipped(void **state) {
         unsetenv("CORRAL_POLICY_PATH");
 }
 
+/* Found by fuzz-policy-load under ASan: a file that failed after a good line left the
+ * policy with an assignment log freed by the scratch copy's realloc (a use after free at
+ * corral_policy_free). The log must survive a failed file, and grow by a good one. */
+static void test_failed_file_keeps_log(void **state) {
+        (void) state;
+        static const char bad[] = "MemoryMax=1G\nTasksMax=8\n[Service]\n";
+        static const char good[] = "MemoryMax=1G\nTasksMax=8\n";
+        corral_policy *p = NULL;
+        corral_diag diag = {};
+        size_t n;
+
+        assert_int_equal(corral_policy_new(&p), 0);
+        assert_int_equal(corral_policy_set(p, "MemoryMax", "64M", &diag), 0);
+        for (int i = 0; i < 3; i++)
+                assert_int_equal(policy_file_apply(p, "bad", bad, sizeof bad - 1, &diag), -EINVAL);
+        char *const *log = policy_assignments(p, &n);
+        assert_int_equal(n, 1);
+        assert_string_equal(log[0], "MemoryMax=64M");
+        assert_int_equal(p->memory_max, 64ULL << 20);
+
+        assert_int_equal(policy_file_apply(p, "good", good, sizeof good - 1, &diag), 0);
+        log = policy_assignments(p, &n);
+        assert_int_equal(n, 3);
+        assert_string_equal(log[0], "MemoryMax=64M");
+        assert_string_equal(log[1], "MemoryMax=1G");
+        assert_string_equal(log[2], "TasksMax=8");
+        assert_int_equal(p->memory_max, 1ULL << 30);
+        corral_policy_free(p);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_good_file),
@@ -226,6 +256,7 @@ int main(void) {
                 cmocka_unit_test(test_nul_and_size),
                 cmocka_unit_test(test_names),
                 cmocka_unit_test(test_shipped),
+                cmocka_unit_test(test_failed_file_keeps_log),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
