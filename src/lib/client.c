@@ -284,6 +284,10 @@ int client_run_fd(const client_run *run) {
         return run->fd;
 }
 
+bool client_run_pending(const client_run *run) {
+        return run->done || (run->reader.len > 0 && memchr(run->reader.buf, '\0', run->reader.len));
+}
+
 pid_t client_run_pid(const client_run *run) {
         return run->pid;
 }
