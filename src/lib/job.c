@@ -328,6 +328,16 @@ int job_spawn_with(const corral_policy *p, char *const argv[], const job_starter
                         creds = (spawn_credentials){ attr->uid, attr->gid, attr->groups, attr->n_groups };
                 cwd = (spawn_cwd){ attr->cwd_fd, attr->cwd_path };
         }
+        const spawn_credentials *credentials = attr && attr->has_credentials ? &creds : NULL;
+        if (iso_credentials(j)) {
+                /* DynamicUser= narrows a caller's credentials; User=/Group= would replace them */
+                if (credentials && (j->policy.iso.user_set || j->policy.iso.group_set)) {
+                        job_fail(j, CORRAL_STATUS_SPAWN_ERROR, EPERM,
+                                 "User=/Group= cannot override the credentials the run was given");
+                        return 0;
+                }
+                credentials = iso_credentials(j);
+        }
         spawn_request req = {
                 .path = path,
                 .argv = argv,
@@ -335,7 +345,7 @@ int job_spawn_with(const corral_policy *p, char *const argv[], const job_starter
                 .stdio = { stdio[0], stdio[1], stdio[2] },
                 .keep_fds = { -1, -1 },
                 .iso = iso_request(j),
-                .credentials = attr && attr->has_credentials ? &creds : NULL,
+                .credentials = credentials,
                 .cwd = attr && (cwd.fd >= 0 || cwd.path) ? &cwd : NULL,
         };
         j->ops->prepare_start(j, &req);
