@@ -89,20 +89,25 @@ class Policy:
     ``properties`` takes any libcorral key (``{"MemoryRlimit": "as"}``). A Policy
     given as ``policy=`` comes first; explicit keywords override it."""
 
-    __slots__ = ("properties", "start_method", "_c")
+    __slots__ = ("properties", "start_method", "files", "_c")
 
     def __init__(self, *, policy=None, properties=None, start_method=None, cpus=None, capture=None,
                  **limits):
         props = {}
         method = None
+        files = []
         if policy is not None:
             if isinstance(policy, Policy):
                 props.update(policy.properties)
                 method = policy.start_method
+                files = list(policy.files)
+            elif isinstance(policy, (str, os.PathLike)):
+                files = [os.fspath(policy)]  # a policy file: a name (policies/) or a path
             elif isinstance(policy, dict):
                 props.update({k: _str_value(k, v) for k, v in policy.items()})
             else:
-                raise TypeError("policy=%r: expected a corral.Policy or a dict of properties" % (policy,))
+                raise TypeError("policy=%r: expected a policy file name or path, a corral.Policy or a dict "
+                                "of properties" % (policy,))
         for arg, v in limits.items():
             if arg not in _KEYS:
                 raise TypeError("unknown limit %r (known: %s)" % (
@@ -122,6 +127,7 @@ class Policy:
             method = start_method
         self.properties = props
         self.start_method = method
+        self.files = files
         self._c = {}
 
     def _cpolicy(self, fn_method=None):
@@ -129,6 +135,8 @@ class Policy:
         c = self._c.get(fn_method)
         if c is None:
             c = _corral.Policy()
+            for name in self.files:
+                c.load(name)  # first: keywords and properties override the file
             for k, v in self.properties.items():
                 try:
                     c.set(k, v)
@@ -267,7 +275,8 @@ def run(argv, **limits):
     capture     CaptureOutput  True: stdout/stderr into Result.stdout/.stderr (bytes)
     backend     Backend        "auto", "cgroup2", "cgroup2-core", "rlimit"
     properties  {key: value}   any libcorral policy key
-    policy      a corral.Policy (or a dict of properties) the keywords add to
+    policy      a policy file ("untrusted", or a path: corral_policy_load), a
+                corral.Policy, or a dict of properties; the keywords override it
 
     The status is in the Result; run() raises only for bad input (ValueError naming
     it) and on Ctrl-C (Interrupted, once the command is gone).

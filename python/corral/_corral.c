@@ -34,6 +34,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +101,26 @@ static PyObject *Policy_set(PolicyObject *self, PyObject *args) {
         Py_RETURN_NONE;
 }
 
+static PyObject *Policy_load(PolicyObject *self, PyObject *args) {
+        PyObject *name_obj = NULL;
+        corral_diag diag = { { 0 } };
+        if (!PyArg_ParseTuple(args, "O&:load", PyUnicode_FSConverter, &name_obj))
+                return NULL;
+        int r = corral_policy_load(self->p, PyBytes_AS_STRING(name_obj), &diag);
+        if (r < 0) {
+                PyObject *ret = diag.message[0] ? PyErr_Format(PyExc_ValueError, "%s", diag.message)
+                                                : PyErr_Format(PyExc_ValueError, "policy %s: %s",
+                                                               PyBytes_AS_STRING(name_obj), strerror(-r));
+                Py_DECREF(name_obj);
+                return ret;
+        }
+        Py_DECREF(name_obj);
+        Py_RETURN_NONE;
+}
+
 static PyMethodDef Policy_methods[] = {
+        { "load", (PyCFunction) Policy_load, METH_VARARGS,
+          "load(name_or_path): apply a policy file (corral_policy_load); ValueError says FILE:LINE" },
         { "set", (PyCFunction) Policy_set, METH_VARARGS,
           "set(key, value): one property by its systemd or corral name; ValueError names a bad one" },
         { NULL },
@@ -125,6 +145,7 @@ typedef struct {
         int busy;           /* a thread is in wait() without the GIL */
         fork_payload *fork; /* StartMethod=fork: what the child ran */
         PyObject *keep;     /* the payload object or bytes, alive as long as the job */
+        PyObject *sig_type, *sig_value, *sig_tb; /* a signal handler's exception, raised by wait() */
 } JobObject;
 
 static PyTypeObject JobType;
@@ -138,6 +159,7 @@ static JobObject *job_new(void) {
         j->busy = 0;
         j->fork = NULL;
         j->keep = NULL;
+        j->sig_type = j->sig_value = j->sig_tb = NULL;
         return j;
 }
 
@@ -153,6 +175,9 @@ static void job_release(JobObject *self) {
         free(self->fork);
         self->fork = NULL;
         Py_CLEAR(self->keep);
+        Py_CLEAR(self->sig_type);
+        Py_CLEAR(self->sig_value);
+        Py_CLEAR(self->sig_tb);
 }
 
 static void Job_dealloc(JobObject *self) {
@@ -208,9 +233,24 @@ static PyObject *Job_wait(JobObject *self, PyObject *unused) {
 
         if (!job_usable(self))
                 return NULL;
+        if (self->sig_type) {
+                /* Ctrl-C during the spawn: stop the run gracefully, raise once it is gone. */
+                etype = self->sig_type;
+                evalue = self->sig_value;
+                etb = self->sig_tb;
+                self->sig_type = self->sig_value = self->sig_tb = NULL;
+                if (!self->done)
+                        (void) corral_job_interrupt(self->job);
+        }
         self->busy = 1;
         while (!self->done) {
                 int fd = corral_job_fd(self->job);
+                /* A signal that arrived before we block (say, during the spawn) is pending
+                 * in Python only: poll would not see it. */
+                if (!etype && PyErr_CheckSignals() < 0) {
+                        PyErr_Fetch(&etype, &evalue, &etb);
+                        (void) corral_job_interrupt(self->job);
+                }
                 Py_BEGIN_ALLOW_THREADS
                 r = corral_job_dispatch(self->job);
                 pr = 0;
@@ -317,6 +357,16 @@ static PyTypeObject JobType = {
 
 /* ---- spawning ---- */
 
+/*
+ * Run the Python signal handlers now and keep what they raise for wait(): a Ctrl-C that
+ * came during the spawn must stop the new run gracefully, not be raised in whatever
+ * Python code runs before the wait (which would free the job and SIGKILL the run).
+ */
+static void stash_signals(JobObject *j) {
+        if (PyErr_CheckSignals() < 0)
+                PyErr_Fetch(&j->sig_type, &j->sig_value, &j->sig_tb);
+}
+
 static void free_argv(char **argv) {
         if (!argv)
                 return;
@@ -396,6 +446,7 @@ static PyObject *mod_spawn(PyObject *mod, PyObject *args) {
                 Py_DECREF(j);
                 return spawn_error(r, &diag, "corral_spawn");
         }
+        stash_signals(j);
         return (PyObject *) j;
 }
 
@@ -473,16 +524,23 @@ static PyObject *mod_spawn_fn(PyObject *mod, PyObject *args) {
         Py_INCREF(payload);
         j->keep = payload;
 
-        /* GIL held across the fork (see the top of the file). */
+        /* GIL held across the fork (see the top of the file). Signals blocked: a handler
+         * that raised inside the at-fork hooks PyOS_AfterFork_Parent() runs would have its
+         * exception printed and dropped (Ctrl-C lost); the child empties its mask. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
         PyOS_BeforeFork();
         int r = corral_spawn_fn(pol->p, child_main, in, in_len, &j->job, &diag);
         PyOS_AfterFork_Parent();
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         free(buf); /* copied by the forkserver; in the fork child's own memory */
         if (r < 0) {
                 j->job = NULL;
                 Py_DECREF(j);
                 return spawn_error(r, &diag, "corral_spawn_fn");
         }
+        stash_signals(j);
         return (PyObject *) j;
 }
 
@@ -503,9 +561,13 @@ static PyObject *mod_child_write(PyObject *mod, PyObject *arg) {
 }
 
 static PyObject *mod_forkserver_start(PyObject *mod, PyObject *unused) {
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
         PyOS_BeforeFork();
         int r = corral_forkserver_start();
         PyOS_AfterFork_Parent();
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (r < 0)
                 return errno_error(r, "corral_forkserver_start");
         return PyBool_FromLong(r == 0);

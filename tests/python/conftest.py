@@ -21,6 +21,14 @@ BACKEND = os.environ.get("CORRAL_TEST_BACKEND") or "auto"
 IN_VM = os.environ.get("CR_IN_VM") == "1"
 # Generous limits for work that must finish: TCG is 5-20x slower than the host.
 SLOW = 10 if IN_VM else 1
+# Seconds a child may need before the function runs (a spawn interpreter under TCG): wall
+# limits meant to stop a function that has started are this plus what the test needs.
+STARTUP = 3.0 if IN_VM else 1.0
+
+
+def startup(method):
+    """STARTUP for one start method: forked children start in milliseconds."""
+    return STARTUP if method == "spawn" else min(STARTUP, 1.0)
 
 
 def pytest_configure(config):

@@ -58,7 +58,8 @@ def test_precise_on_cgroup_v2(limits):
         assert r.precise is False and r.evidence["inferred"]
         pytest.skip("precise: true needs the cgroup2 rung (this host: %s); the VM runs it" % r.backend)
     assert r.precise is True and r.evidence["inferred"] is None
-    assert r.enforcement == {"memory": "cgroup", "tasks": "cgroup", "cpu_quota": "cgroup"}
+    assert {k: r.enforcement[k] for k in ("memory", "tasks", "cpu_quota")} == \
+        {"memory": "cgroup", "tasks": "cgroup", "cpu_quota": "cgroup"}
     value, res = _call_with_result(workloads.alloc, 8 * MiB, memory="64M", **limits)
     assert value == 8 * MiB and res.precise is True and res.backend == "cgroup2"
 
@@ -123,7 +124,15 @@ def test_ctrl_c_reaches_the_caller_only(limits, start_method, tmp_path):
         time.sleep(0.02)
     child = int(path.read_text().split()[1])
     os.killpg(p.pid, signal.SIGINT)  # what the terminal does
-    out, _ = p.communicate(timeout=30 * SLOW)
+    try:
+        out, _ = p.communicate(timeout=30 * SLOW)
+    except subprocess.TimeoutExpired:
+        os.system("ps -o pid,ppid,pgid,sid,stat,wchan:32,cmd -e | grep -v grep | grep -E '%d|python3 -c'" % p.pid)
+        os.system("grep -E 'Sig|State' /proc/%d/status; cat /proc/%d/stack" % (p.pid, p.pid))
+        os.system("py-spy dump --pid %d 2>/dev/null" % p.pid)
+        print(path.read_text())
+        p.kill()
+        raise
     assert p.returncode == 0, out
     assert out.decode().split("\n")[0] == "interrupted interrupted ['SIGTERM']"
     log = path.read_text()

@@ -11,7 +11,7 @@ import pytest
 
 import corral
 import workloads
-from conftest import SLOW
+from conftest import SLOW, STARTUP
 
 
 def test_job_fd_in_a_poll_loop(limits):
@@ -47,9 +47,9 @@ def test_run_async_and_call_async(limits):
 def test_async_limit_and_cancel(limits):
     async def main():
         with pytest.raises(corral.WallTimeout):
-            await corral.call_async(workloads.sleep, 10, wall_time=0.2 * SLOW, **limits)
+            await corral.call_async(workloads.sleep, 10, wall_time=0.2, **limits)
         task = asyncio.ensure_future(corral.run_async(["sleep", "30"], **limits))
-        await asyncio.sleep(0.2 * SLOW)
+        await asyncio.sleep(0.2 + STARTUP / 4)
         t = time.monotonic()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -63,11 +63,10 @@ def test_executor_functions_and_commands(limits):
     with corral.Executor(max_workers=2, wall_time=30 * SLOW, **limits) as ex:
         futs = [ex.submit(workloads.add, i, 1) for i in range(6)]
         cmd = ex.run(["sh", "-c", "exit 3"])
-        hit = ex.submit(workloads.sleep, 30)
         assert [f.result(timeout=60 * SLOW) for f in futs] == list(range(1, 7))
         assert cmd.result(timeout=60 * SLOW).exit_code == 3
         assert list(ex.map(workloads.add, [1, 2], [10, 20])) == [11, 22]
-    with corral.Executor(max_workers=2, wall_time=0.3 * SLOW, **limits) as ex:
+    with corral.Executor(max_workers=2, wall_time=STARTUP, **limits) as ex:
         hit = ex.submit(workloads.sleep, 30)
         fine = ex.submit(workloads.add, 2, 2)
         with pytest.raises(corral.WallTimeout):

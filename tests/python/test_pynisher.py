@@ -8,7 +8,7 @@ import pytest
 
 import corral
 import workloads
-from conftest import SLOW, actual_backend
+from conftest import SLOW, STARTUP, actual_backend, startup
 
 LIMIT = 256 * workloads.MiB
 
@@ -50,11 +50,11 @@ def test_cpu_within_the_limit_returns(limits):
 
 def test_sleep_is_walltimeout_without_pynishers_five_seconds(limits, start_method):
     with pytest.raises(corral.WallTimeout) as e:
-        corral.call(workloads.sleep, 30, wall_time=0.5 * SLOW, start_method=start_method, **limits)
+        corral.call(workloads.sleep, 30, wall_time=startup(start_method), start_method=start_method, **limits)
     r = e.value.result
     assert r.status == "wall_timeout" and r.evidence["limit_hit"] == "RuntimeMaxSec"
     # pynisher measured 6.0 s for wall 1 (SIGTERM ignored, 5 s more); corral's grace is 200 ms.
-    assert r.wall_time_s < 0.5 * SLOW + 2 * SLOW
+    assert r.wall_time_s < startup(start_method) + 1.5
     assert [s["signal"] for s in r.evidence["signals_sent"]][:1] == ["SIGTERM"]
 
 
@@ -70,7 +70,7 @@ def test_process_count(limits):
         pytest.skip("TasksMax is enforced by nothing on %s as uid %d (RLIMIT_NPROC does not bind root): "
                     "the cgroup2 rung runs this in the VM" % (backend, os.getuid()))
     with pytest.raises(BlockingIOError) as e:
-        corral.call(workloads.fork_many, 6, 2 * SLOW, tasks=3, wall_time=60 * SLOW, **limits)
+        corral.call(workloads.fork_many, 6, 1.0, tasks=3, wall_time=60 * SLOW, **limits)
     r = e.value.corral_result
     assert r.status == "exited"
     if r.enforcement["tasks"] == "cgroup":

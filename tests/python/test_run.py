@@ -18,7 +18,7 @@ JSON_KEYS = {"status", "exit_code", "signal", "wall_time_s", "cpu_time_s", "user
 
 def corral_cli():
     here = os.path.dirname(corral.__file__)
-    return os.path.join(here, "..", "..", "src", "cli", "corral")
+    return os.environ.get("CORRAL") or os.path.join(here, "..", "..", "src", "cli", "corral")
 
 
 def test_ok_and_every_json_field(limits):
@@ -29,7 +29,8 @@ def test_ok_and_every_json_field(limits):
     for k in JSON_KEYS:
         assert getattr(r, k) == r.json[k]
     assert r.backend == (BACKEND if BACKEND != "auto" else r.backend)
-    assert set(r.enforcement) == {"memory", "wall_time", "cpu_time"}
+    assert {"memory", "wall_time", "cpu_time"} <= set(r.enforcement)
+    assert "tasks" not in r.enforcement  # only the limits that were set
     assert r.evidence["memory_max_bytes"] == 256 << 20
     assert r.exit_status == 0
 
@@ -110,3 +111,15 @@ def test_policy_objects_compose(limits):
     assert r.evidence["memory_max_bytes"] == 128 << 20 and "wall_time" in r.enforcement
     r = corral.run(["true"], policy=base, memory="64M")
     assert r.evidence["memory_max_bytes"] == 64 << 20
+
+
+def test_policy_file_by_path(limits, tmp_path):
+    f = tmp_path / "p.policy"
+    f.write_text("# a policy file\nMemoryMax=96M\nRuntimeMaxSec=30\n")
+    r = corral.run(["true"], policy=str(f), **limits)
+    assert r.evidence["memory_max_bytes"] == 96 << 20 and "wall_time" in r.enforcement
+    r = corral.run(["true"], policy=str(f), memory="32M", **limits)  # keywords win
+    assert r.evidence["memory_max_bytes"] == 32 << 20
+    f.write_text("MemoryMax=12Q\n")
+    with pytest.raises(ValueError, match="p.policy:1"):
+        corral.run(["true"], policy=str(f))

@@ -11,13 +11,13 @@ import pytest
 
 import corral
 import workloads
-from conftest import SLOW
+from conftest import SLOW, STARTUP, startup
 
 
 def test_sigterm_handler_gets_its_grace(limits, start_method, tmp_path):
     marker = tmp_path / "marker"
     with pytest.raises(corral.WallTimeout) as e:
-        corral.call(workloads.sigterm_graceful, str(marker), 0.05, wall_time=1.0 * SLOW, grace=5 * SLOW,
+        corral.call(workloads.sigterm_graceful, str(marker), 0.05, wall_time=startup(start_method), grace=5 * SLOW,
                     start_method=start_method, **limits)
     r = e.value.result
     assert marker.read_text() == "cleaned up after SIGTERM\n"
@@ -28,7 +28,7 @@ def test_sigterm_handler_gets_its_grace(limits, start_method, tmp_path):
 
 def test_sigterm_ignored_is_killed_after_grace(limits):
     with pytest.raises(corral.WallTimeout) as e:
-        corral.call(_ignore_term_and_sleep, wall_time=0.3 * SLOW, grace=0.3 * SLOW, **limits)
+        corral.call(_ignore_term_and_sleep, wall_time=STARTUP, grace=0.3, **limits)
     sent = [s["signal"] for s in e.value.result.evidence["signals_sent"]]
     assert sent == ["SIGTERM", "SIGKILL"]
 
@@ -41,7 +41,7 @@ def _ignore_term_and_sleep():
 def test_timeout_per_start_method(limits, start_method):
     t = time.monotonic()
     with pytest.raises(corral.WallTimeout):
-        corral.call(workloads.sleep, 10, wall_time=0.3 * SLOW, start_method=start_method, **limits)
+        corral.call(workloads.sleep, 10, wall_time=startup(start_method), start_method=start_method, **limits)
     assert time.monotonic() - t < 5 * SLOW
 
 
@@ -53,7 +53,7 @@ def test_deadlocked_lock_times_out(limits):
         lock.acquire()
 
     with pytest.raises(corral.WallTimeout):
-        corral.call(stuck, wall_time=0.3 * SLOW, **limits)
+        corral.call(stuck, wall_time=0.3, **limits)
 
 
 def test_generator_result_is_a_clear_error(limits, start_method):
