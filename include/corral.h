@@ -433,6 +433,8 @@ typedef struct corral_doctor_report {
         char cgroup_base[512];                  /* where run groups would be created */
 } corral_doctor_report;
 int corral_doctor(const corral_policy *p, corral_doctor_report *ret);
+/* The same, answered by corrald for its runs (io.corral.Sandbox.Doctor). */
+int corral_client_doctor(corral_client *c, corral_doctor_report *ret, corral_diag *diag);
 
 #ifdef __cplusplus
 }

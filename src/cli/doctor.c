@@ -36,18 +36,20 @@ static void print_json(const corral_doctor_report *rep) {
 }
 
 int verb_doctor(int argc, char *argv[]) {
-        enum { OPT_JSON = 256, OPT_BACKEND };
+        enum { OPT_JSON = 256, OPT_BACKEND, OPT_CONNECT };
         static const struct option options[] = {
                 { "json", no_argument, NULL, OPT_JSON },
                 { "backend", required_argument, NULL, OPT_BACKEND },
                 { "property", required_argument, NULL, 'p' },
+                { "connect", optional_argument, NULL, OPT_CONNECT },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         corral_policy *p = NULL;
         corral_doctor_report rep;
         corral_backend wanted = CORRAL_BACKEND_CGROUP2;
-        bool json = false;
+        bool json = false, connect = false;
+        const char *connect_path = NULL;
         int c, code = CLI_EXIT_FAILURE;
 
         if (corral_policy_new(&p) < 0)
@@ -66,6 +68,10 @@ int verb_doctor(int argc, char *argv[]) {
                         if (wanted == CORRAL_BACKEND_AUTO)
                                 wanted = CORRAL_BACKEND_CGROUP2;
                         break;
+                case OPT_CONNECT:
+                        connect = true;
+                        connect_path = optarg;
+                        break;
                 case 'p': {
                         corral_diag diag = {};
                         if (corral_policy_set_assignment(p, optarg, &diag) < 0) {
@@ -75,10 +81,10 @@ int verb_doctor(int argc, char *argv[]) {
                         break;
                 }
                 case 'h':
-                        printf("Usage: corral doctor [--json] [--backend B] [-p KEY=VALUE]\n\n"
+                        printf("Usage: corral doctor [--json] [--backend B] [-p KEY=VALUE] [--connect[=PATH]]\n\n"
                                "Say which backend `corral run` would use here and why each higher rung\n"
                                "cannot be used. Exit 0 if the cgroup2 rung (or the --backend asked for)\n"
-                               "is usable, 1 if not.\n");
+                               "is usable, 1 if not. With --connect: what corrald's runs would use.\n");
                         code = 0;
                         goto out;
                 default:
@@ -91,9 +97,23 @@ int verb_doctor(int argc, char *argv[]) {
                 goto out;
         }
 
-        /* Like `corral run`: a CLI alone in a delegated cgroup moves aside first. */
-        (void) corral_claim_cgroup(NULL);
-        int r = corral_doctor(p, &rep);
+        int r;
+        if (connect) {
+                corral_client *client = NULL;
+                corral_diag diag = {};
+                r = corral_client_connect(connect_path, &client, &diag);
+                if (r >= 0)
+                        r = corral_client_doctor(client, &rep, &diag);
+                corral_client_free(client);
+                if (r < 0) {
+                        cli_error("%s", diag.message[0] ? diag.message : strerror(-r));
+                        goto out;
+                }
+        } else {
+                /* Like `corral run`: a CLI alone in a delegated cgroup moves aside first. */
+                (void) corral_claim_cgroup(NULL);
+                r = corral_doctor(p, &rep);
+        }
         if (r < 0) {
                 cli_error("doctor failed: %s", strerror(-r));
                 goto out;

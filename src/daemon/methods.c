@@ -448,6 +448,33 @@ static void ping_method(client *c, vl_call *call) {
               false);
 }
 
+static void doctor_method(client *c, vl_call *call) {
+        static const char *const allowed[] = { NULL };
+        static const corral_backend rungs[] = { CORRAL_BACKEND_CGROUP2, CORRAL_BACKEND_CGROUP2_CORE,
+                                                CORRAL_BACKEND_RLIMIT };
+        if (!only_known(c, call, allowed))
+                return;
+        corral_policy *p = NULL;
+        corral_doctor_report rep;
+        if (corral_policy_new(&p) < 0 || corral_doctor(p, &rep) < 0) {
+                corral_policy_free(p);
+                unavailable(c, call, "the doctor failed");
+                return;
+        }
+        corral_policy_free(p);
+        json_t *r = json_object();
+        for (size_t i = 0; i < ELEMENTSOF(rungs); i++) {
+                const char *why = rep.reason[rungs[i]];
+                json_object_set_new(r, corral_backend_to_string(rungs[i]),
+                                    json_pack("{s:b, s:o}", "usable", !why[0], "reason",
+                                              why[0] ? json_string(why) : json_null()));
+        }
+        reply(c, call,
+              json_pack("{s:s, s:o, s:o}", "chosen", corral_backend_to_string(rep.chosen), "rungs", r, "cgroup_base",
+                        rep.cgroup_base[0] ? json_string(rep.cgroup_base) : json_null()),
+              false);
+}
+
 static void get_info(client *c, vl_call *call) {
         static const char *const allowed[] = { NULL };
         if (!only_known(c, call, allowed))
@@ -488,6 +515,7 @@ void methods_dispatch(client *c, vl_call *call) {
                 { SANDBOX ".Kill", kill_method },
                 { SANDBOX ".List", list_method },
                 { SANDBOX ".Ping", ping_method },
+                { SANDBOX ".Doctor", doctor_method },
                 { SERVICE ".GetInfo", get_info },
                 { SERVICE ".GetInterfaceDescription", get_description },
         };

@@ -333,3 +333,33 @@ int client_run_interrupt(client_run *run) {
         json_decref(reply);
         return r == -ESRCH ? 0 : r; /* it had already ended */
 }
+
+_public_ int corral_client_doctor(corral_client *c, corral_doctor_report *ret, corral_diag *diag) {
+        if (!c || !ret)
+                return -EINVAL;
+        json_t *call = json_pack("{s:s}", "method", "io.corral.Sandbox.Doctor"), *reply = NULL;
+        if (!call)
+                return -ENOMEM;
+        int r = call_once(c->path, call, &reply, diag);
+        json_decref(call);
+        if (r < 0)
+                return r;
+        json_t *p = json_object_get(reply, "parameters"), *rungs = json_object_get(p, "rungs");
+        corral_doctor_report rep = {};
+        if (corral_backend_from_string(json_string_value(json_object_get(p, "chosen")), &rep.chosen) < 0) {
+                json_decref(reply);
+                return -EBADMSG;
+        }
+        for (int b = CORRAL_BACKEND_CGROUP2; b < _CORRAL_BACKEND_MAX; b++) {
+                json_t *rung = json_object_get(rungs, corral_backend_to_string((corral_backend) b));
+                const char *why = json_string_value(json_object_get(rung, "reason"));
+                if (why)
+                        snprintf(rep.reason[b], sizeof rep.reason[b], "%s", why);
+        }
+        const char *base = json_string_value(json_object_get(p, "cgroup_base"));
+        if (base)
+                snprintf(rep.cgroup_base, sizeof rep.cgroup_base, "%s", base);
+        json_decref(reply);
+        *ret = rep;
+        return 0;
+}

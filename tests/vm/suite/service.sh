@@ -163,7 +163,7 @@ need_own_cgroup() {
         return 0
 }
 
-plan 35
+plan 36
 
 if ! start_corrald; then
         echo "Bail out! corrald did not start: $(tail -n 5 "$LOG")"
@@ -185,6 +185,15 @@ grep -q 'interface io.corral.Sandbox' "$T_DIR/vl" || fail "no interface line: $(
 grep -q 'method Run(' "$T_DIR/vl" || fail "no Run method"
 vl_sock '{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"no.such"}}'
 grep -q 'org.varlink.service.InterfaceNotFound' "$T_DIR/vl" || fail "unknown interface: $(cat "$T_DIR/vl")"
+end
+
+begin "corral doctor --connect reports what corrald's runs would use"
+as_user "$CORRAL" doctor --json --connect="$SOCK" >"$T_DIR/stdout" 2>"$T_DIR/stderr"
+CR_EXIT=$?
+cr_collect
+expect_json "chosen == $CR_RUNG"
+[ "$CR_RUNG" = cgroup2 ] && { expect_exit 0; expect_json 'rungs.cgroup2.usable == true'; }
+[ -n "$SVC_CG" ] && expect_json "cgroup_base ~ svc-test"
 end
 
 # ---- runs as the caller, with the right verdicts ----
