@@ -426,6 +426,46 @@ int corral_claim_cgroup(corral_diag *diag);
 typedef void (*corral_sweep_log)(void *userdata, const char *group, unsigned killed);
 int corral_service_claim_base(corral_sweep_log log, void *userdata, corral_diag *diag);
 
+/*
+ * Placement: find or make a cgroup base where run groups get memory, pids and cpu,
+ * moving only this process (never another), by the first rule that works:
+ *   1 OWN_CGROUP   its own cgroup, alone and delegated (it moves into a 'supervisor'
+ *                  leaf), or a 'supervisor' leaf's parent;
+ *   3 CONFIGURED   CGroupBase= of the policy, when set (an explicit base is tried before
+ *                  a discovered one);
+ *   2 SYSTEMD      a transient scope with Delegate=yes from systemd (the system manager
+ *                  as root, the user's manager otherwise) holding this process; it ends
+ *                  when this process does;
+ *   4 NAMESPACE    as root without systemd: a 'corral' group at the root of this
+ *                  process's cgroup namespace, controllers enabled there;
+ *   5 FALLBACK     none: the ladder falls back; fix says what would make it precise.
+ * After rules 1-4 this process sits in <base>/supervisor and the backends find the base
+ * there. Once per process: later calls return the first answer. The CLI and corrald
+ * call it before their first run; 0 on every rule (FALLBACK included), -errno only for
+ * bad arguments or memory.
+ */
+typedef enum corral_placement_rule {
+        CORRAL_PLACEMENT_NONE = 0, /* corral_place() did not run */
+        CORRAL_PLACEMENT_OWN_CGROUP = 1,
+        CORRAL_PLACEMENT_SYSTEMD = 2,
+        CORRAL_PLACEMENT_CONFIGURED = 3,
+        CORRAL_PLACEMENT_NAMESPACE = 4,
+        CORRAL_PLACEMENT_FALLBACK = 5,
+        _CORRAL_PLACEMENT_MAX,
+} corral_placement_rule;
+
+typedef struct corral_placement {
+        corral_placement_rule rule;
+        char base[512];                            /* the base; "" with FALLBACK */
+        char unit[128];                            /* SYSTEMD: the scope's name */
+        char why[_CORRAL_PLACEMENT_MAX][512];      /* per rule tried and not taken: why */
+        char fix[512];                             /* FALLBACK: what to change, exactly */
+} corral_placement;
+
+int corral_place(const corral_policy *p, corral_placement *ret);
+/* "own-cgroup", "systemd", "configured", "namespace", "fallback"; NULL if out of range. */
+const char *corral_placement_rule_to_string(corral_placement_rule r);
+
 /* Which backend `auto` would pick for the policy, and why each higher rung was skipped. */
 typedef struct corral_doctor_report {
         corral_backend chosen;

@@ -28,7 +28,7 @@ from ._result import (CorralError, CpuTimeout, Exited, InternalError, Interrupte
 
 __all__ = [
     "run", "spawn", "call", "spawn_call", "limit", "Policy", "Job", "Result", "doctor",
-    "forkserver_start", "forkserver_stop", "run_async", "call_async", "Executor",
+    "forkserver_start", "forkserver_stop", "run_async", "call_async", "Executor", "connect", "Client",
     "CorralError", "LimitExceeded", "MemoryLimit", "CpuTimeout", "WallTimeout", "Signaled",
     "Exited", "Interrupted", "SpawnError", "InternalError", "ResultError", "RemoteError",
     "RemoteTraceback", "START_METHODS",
@@ -432,7 +432,7 @@ _PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SPAWN_MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_spawnmain.py")
 
 
-def _spawn_start(pol, fn, args, kwargs, what):
+def _spawn_start(pol, fn, args, kwargs, what, spawner=None):
     import multiprocessing.spawn as mps
 
     out_max = _output_max(pol)
@@ -446,7 +446,7 @@ def _spawn_start(pol, fn, args, kwargs, what):
     try:
         with open(os.path.join(d, "in"), "wb") as f:
             pickle.dump((prep, call), f, pickle.HIGHEST_PROTOCOL)
-        cjob = _corral.spawn(pol._cpolicy(), [sys.executable, _SPAWN_MAIN, d])
+        cjob = (spawner or _corral.spawn)(pol._cpolicy(), [sys.executable, _SPAWN_MAIN, d])
     except BaseException:
         shutil.rmtree(d, ignore_errors=True)
         raise
@@ -556,6 +556,54 @@ def limit(fn=None, /, **limits):
             raise TypeError("use @corral.limit or @corral.limit(**limits)")
         return decorate(fn)
     return decorate
+
+
+class Client:
+    """A connection to corrald (``corral.connect()``): the same run() and spawn(), and
+    functions with the spawn start method, executed by the service as this user, for
+    callers without a delegated cgroup of their own. A Client can be used from one
+    thread at a time; close it (or use ``with``) when done (running jobs go on)."""
+
+    def __init__(self, path=None):
+        self._c = _corral.Client(path)
+
+    def spawn(self, argv, **limits):
+        pol = _policy(limits)
+        argv = _argv(argv)
+        return Job(self._c.spawn(pol._cpolicy(), argv), os.fsdecode(argv[0]) if argv else "?")
+
+    def run(self, argv, **limits):
+        with self.spawn(argv, **limits) as job:
+            return job.wait()
+
+    def spawn_call(self, fn, /, *args, **kwargs):
+        limits, kwargs = _split(kwargs)
+        pol = _policy(limits)
+        if (pol.start_method or "spawn") != "spawn":
+            raise ValueError("start_method=%r: through corrald functions run with start_method='spawn' "
+                             "(a fresh interpreter run by the service)" % pol.start_method)
+        if not callable(fn):
+            raise TypeError("corral.call: %r is not callable" % (fn,))
+        return _spawn_start(pol, fn, args, kwargs, _fn_name(fn) + "()", self._c.spawn)
+
+    def call(self, fn, /, *args, **kwargs):
+        with self.spawn_call(fn, *args, **kwargs) as job:
+            return job.value()
+
+    def close(self):
+        self._c.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def connect(path=None):
+    """Connect to corrald at path (default: $CORRAL_SOCKET, else /run/corral/corral.sock);
+    ConnectionError names the socket when the daemon does not answer."""
+    return Client(path)
 
 
 def doctor(**limits):

@@ -16,7 +16,36 @@ static const corral_backend rungs[] = {
         CORRAL_BACKEND_RLIMIT,
 };
 
-static void print_json(const corral_doctor_report *rep) {
+static json_t *placement_json(const corral_placement *pl) {
+        if (pl->rule == CORRAL_PLACEMENT_NONE)
+                return json_null();
+        json_t *why = json_object();
+        for (int i = CORRAL_PLACEMENT_OWN_CGROUP; i < CORRAL_PLACEMENT_FALLBACK; i++)
+                if (pl->why[i][0])
+                        json_object_set_new(why, corral_placement_rule_to_string(i), json_string(pl->why[i]));
+        return json_pack("{s:s, s:i, s:o, s:o, s:o, s:o}", "rule", corral_placement_rule_to_string(pl->rule),
+                         "rule_number", (int) pl->rule, "base", pl->base[0] ? json_string(pl->base) : json_null(),
+                         "unit", pl->unit[0] ? json_string(pl->unit) : json_null(), "why_not", why, "fix",
+                         pl->fix[0] ? json_string(pl->fix) : json_null());
+}
+
+static void print_placement(const corral_placement *pl) {
+        if (pl->rule == CORRAL_PLACEMENT_NONE)
+                return;
+        printf("placement: rule %d (%s)", (int) pl->rule, corral_placement_rule_to_string(pl->rule));
+        if (pl->base[0])
+                printf(": base %s", pl->base);
+        if (pl->unit[0])
+                printf(" in the systemd scope %s", pl->unit);
+        printf("\n");
+        for (int i = CORRAL_PLACEMENT_OWN_CGROUP; i < CORRAL_PLACEMENT_FALLBACK; i++)
+                if (pl->why[i][0])
+                        printf("  rule %d (%s) not taken: %s\n", i, corral_placement_rule_to_string(i), pl->why[i]);
+        if (pl->fix[0])
+                printf("fix: %s\n", pl->fix);
+}
+
+static void print_json(const corral_doctor_report *rep, const corral_placement *pl) {
         json_t *o = json_object(), *r = json_object();
         for (size_t i = 0; i < ELEMENTSOF(rungs); i++) {
                 const char *why = rep->reason[rungs[i]];
@@ -24,6 +53,7 @@ static void print_json(const corral_doctor_report *rep) {
                                     json_pack("{s:b, s:o}", "usable", !why[0], "reason",
                                               why[0] ? json_string(why) : json_null()));
         }
+        json_object_set_new(o, "placement", placement_json(pl));
         json_object_set_new(o, "chosen", json_string(corral_backend_to_string(rep->chosen)));
         json_object_set_new(o, "rungs", r);
         json_object_set_new(o, "cgroup_base",
@@ -36,10 +66,11 @@ static void print_json(const corral_doctor_report *rep) {
 }
 
 int verb_doctor(int argc, char *argv[]) {
-        enum { OPT_JSON = 256, OPT_BACKEND, OPT_CONNECT };
+        enum { OPT_JSON = 256, OPT_BACKEND, OPT_CONNECT, OPT_CGROUP_BASE };
         static const struct option options[] = {
                 { "json", no_argument, NULL, OPT_JSON },
                 { "backend", required_argument, NULL, OPT_BACKEND },
+                { "cgroup-base", required_argument, NULL, OPT_CGROUP_BASE },
                 { "property", required_argument, NULL, 'p' },
                 { "connect", optional_argument, NULL, OPT_CONNECT },
                 { "help", no_argument, NULL, 'h' },
@@ -47,6 +78,7 @@ int verb_doctor(int argc, char *argv[]) {
         };
         corral_policy *p = NULL;
         corral_doctor_report rep;
+        corral_placement pl = {};
         corral_backend wanted = CORRAL_BACKEND_CGROUP2;
         bool json = false, connect = false;
         const char *connect_path = NULL;
@@ -54,6 +86,8 @@ int verb_doctor(int argc, char *argv[]) {
 
         if (corral_policy_new(&p) < 0)
                 return CLI_EXIT_FAILURE;
+        if (cli_policy_from_env(p) < 0)
+                goto out;
         opterr = 0;
         optind = 1;
         while ((c = getopt_long(argc, argv, "p:h", options, NULL)) >= 0) {
@@ -68,6 +102,10 @@ int verb_doctor(int argc, char *argv[]) {
                         if (wanted == CORRAL_BACKEND_AUTO)
                                 wanted = CORRAL_BACKEND_CGROUP2;
                         break;
+                case OPT_CGROUP_BASE:
+                        if (cli_policy_set(p, "CGroupBase", optarg) < 0)
+                                goto out;
+                        break;
                 case OPT_CONNECT:
                         connect = true;
                         connect_path = optarg;
@@ -81,10 +119,13 @@ int verb_doctor(int argc, char *argv[]) {
                         break;
                 }
                 case 'h':
-                        printf("Usage: corral doctor [--json] [--backend B] [-p KEY=VALUE] [--connect[=PATH]]\n\n"
+                        printf("Usage: corral doctor [--json] [--backend B] [--cgroup-base PATH] [-p KEY=VALUE]\n"
+                               "                     [--connect[=PATH]]\n\n"
                                "Say which backend `corral run` would use here and why each higher rung\n"
                                "cannot be used. Exit 0 if the cgroup2 rung (or the --backend asked for)\n"
-                               "is usable, 1 if not. With --connect: what corrald's runs would use.\n");
+                               "is usable, 1 if not. Placement runs as for `corral run`: the rule that\n"
+                               "gave the cgroup base is printed, and when none did, the fix.\n"
+                               "With --connect: what corrald's runs would use.\n");
                         code = 0;
                         goto out;
                 default:
@@ -110,8 +151,8 @@ int verb_doctor(int argc, char *argv[]) {
                         goto out;
                 }
         } else {
-                /* Like `corral run`: a CLI alone in a delegated cgroup moves aside first. */
-                (void) corral_claim_cgroup(NULL);
+                /* Like `corral run`: placement first (a systemd scope made here ends with doctor). */
+                (void) corral_place(p, &pl);
                 r = corral_doctor(p, &rep);
         }
         if (r < 0) {
@@ -119,9 +160,10 @@ int verb_doctor(int argc, char *argv[]) {
                 goto out;
         }
         if (json)
-                print_json(&rep);
+                print_json(&rep, &pl);
         else {
                 printf("backend: %s\n", corral_backend_to_string(rep.chosen));
+                print_placement(&pl);
                 if (rep.cgroup_base[0])
                         printf("cgroup base: %s\n", rep.cgroup_base);
                 for (size_t i = 0; i < ELEMENTSOF(rungs); i++) {

@@ -11,6 +11,8 @@
 _printf_(1, 2) void cli_error(const char *fmt, ...);
 /* Apply one policy property; prints the one-line error itself. Returns 0 or -EINVAL. */
 int cli_policy_set(corral_policy *p, const char *key, const char *value);
+/* Policy from the environment (CORRAL_CGROUP_BASE); options given later override it. */
+int cli_policy_from_env(corral_policy *p);
 
 int verb_run(int argc, char *argv[]);
 int verb_doctor(int argc, char *argv[]);

@@ -39,6 +39,8 @@ static void run_usage(FILE *f) {
               "      --result-file PATH   write the JSON result to PATH\n"
               "      --capture            capture the command's stdout/stderr into the result\n"
               "      --backend B          auto (default), cgroup2, cgroup2-core or rlimit\n"
+              "      --cgroup-base PATH   CGroupBase: a cgroup v2 directory for the run groups\n"
+              "                           (default: found by placement; env CORRAL_CGROUP_BASE)\n"
               "      --connect[=PATH]     run through corrald at PATH (default $CORRAL_SOCKET,\n"
               "                           else /run/corral/corral.sock)\n"
               "  -h, --help               this text\n"
@@ -96,7 +98,8 @@ static int wait_job(corral_job *job, int sigfd) {
 }
 
 int verb_run(int argc, char *argv[]) {
-        enum { OPT_CPUS = 256, OPT_GRACE, OPT_JSON, OPT_RESULT_FILE, OPT_BACKEND, OPT_CAPTURE, OPT_POLICY, OPT_CONNECT };
+        enum { OPT_CPUS = 256, OPT_GRACE, OPT_JSON, OPT_RESULT_FILE, OPT_BACKEND, OPT_CAPTURE, OPT_POLICY, OPT_CONNECT,
+               OPT_CGROUP_BASE };
         static const struct option options[] = {
                 { "memory", required_argument, NULL, 'm' },
                 { "time", required_argument, NULL, 't' },
@@ -110,6 +113,7 @@ int verb_run(int argc, char *argv[]) {
                 { "backend", required_argument, NULL, OPT_BACKEND },
                 { "capture", no_argument, NULL, OPT_CAPTURE },
                 { "policy", required_argument, NULL, OPT_POLICY },
+                { "cgroup-base", required_argument, NULL, OPT_CGROUP_BASE },
                 { "connect", optional_argument, NULL, OPT_CONNECT },
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -124,6 +128,8 @@ int verb_run(int argc, char *argv[]) {
                 cli_error("out of memory");
                 return CLI_EXIT_FAILURE;
         }
+        if (cli_policy_from_env(p) < 0)
+                goto out;
         opterr = 0;
         optind = 1;
         while ((c = getopt_long(argc, argv, "+m:t:c:n:p:h", options, NULL)) >= 0) {
@@ -173,6 +179,9 @@ int verb_run(int argc, char *argv[]) {
                                 cli_error("%s", diag.message[0] ? diag.message : strerror(-r));
                         break;
                 }
+                case OPT_CGROUP_BASE:
+                        r = cli_policy_set(p, "CGroupBase", optarg);
+                        break;
                 case OPT_CONNECT:
                         connect = true;
                         connect_path = optarg;
@@ -206,11 +215,12 @@ int verb_run(int argc, char *argv[]) {
                         goto out;
                 }
         } else {
-                /* The CLI is a single-purpose supervisor: orphans of the run come to it, and when
-                 * it is alone in a delegated cgroup it moves aside so the cgroup can hold run
-                 * groups. (Through corrald, the daemon is.) */
+                /* The CLI is a single-purpose supervisor: orphans of the run come to it, and it
+                 * places itself where run groups get controllers (moving aside in a delegated
+                 * cgroup, or into a systemd scope, CGroupBase= or a namespace group).
+                 * (Through corrald, the daemon does.) */
                 (void) corral_become_subreaper();
-                (void) corral_claim_cgroup(NULL);
+                (void) corral_place(p, NULL);
         }
 
         /* A shell starts background jobs with SIGINT ignored; an ignored signal never reaches a

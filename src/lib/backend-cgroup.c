@@ -16,18 +16,16 @@
 #include "backend.h"
 #include "job.h"
 #include "macro.h"
+#include "placement.h"
 
 /*
  * PLACEMENT HOOK: where the cgroup rungs find the base their run groups go under.
- * Today one rule: cg_base_find() (this process's own cgroup, or its parent when we sit
- * in a "supervisor" leaf), checked for controllers on the cgroup2 rung. Placement rules
- * (a systemd transient scope, a CGroupBase= from the policy, a root `corral` group)
- * go in src/lib/placement.c and are tried here, in order, before this default; each
- * returns a located cg_base or -errno with why. Nothing else in the backends changes.
+ * placement.c decides (corral_place(): own cgroup, CGroupBase=, a delegated systemd
+ * scope, a root `corral` group, in that order) and leaves this process in
+ * <base>/supervisor; cg_base_find() then locates the base and checks its controllers.
  */
 static int find_base(corral_job *j, bool controllers, cg_base **ret, char why[static CG_WHY_MAX]) {
-        (void) j; /* placement rules will read j->policy */
-        return cg_base_find(controllers, ret, why);
+        return place_find_base(&j->policy, controllers, ret, why);
 }
 
 static int create_group(corral_job *j, bool controllers, corral_backend id, corral_enforcement *ret_enforcement,

@@ -554,6 +554,33 @@ out:
         return r;
 }
 
+/* Does the base already enable memory, pids and cpu for its children? */
+static bool base_enables_controllers(const cg_base *b) {
+        char enabled[512];
+        if (read_file_at(b->dirfd, "cgroup.subtree_control", enabled, sizeof enabled, NULL) < 0)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(wanted_controllers); i++)
+                if (!word_in(enabled, wanted_controllers[i]))
+                        return false;
+        return true;
+}
+
+/*
+ * libcgroup's create opens every cgroup.subtree_control from the mount root down for
+ * writing, which the unprivileged owner of a delegated base (a user's systemd scope)
+ * may not: it fails although nothing needs enabling. Where the base already enables
+ * the controllers, mkdir is all it takes; configure() writes the limits.
+ */
+static int create_in_enabled_base(const cg_base *b, const char *name, char why[static CG_WHY_MAX]) {
+        if (mkdirat(b->dirfd, name, 0755) < 0 && errno != EEXIST) {
+                int r = negative_errno();
+                snprintf(why, CG_WHY_MAX, "cannot create %s/%s: %s", b->path, name, strerror(-r));
+                return r;
+        }
+        why[0] = '\0';
+        return 0;
+}
+
 /* Write a value unless it is already there (libcgroup may have written it). */
 static int ensure_value(int dirfd, const char *file, const char *value) {
         char cur[64];
@@ -596,6 +623,14 @@ static int configure(cg_group *g, const corral_policy *p, char why[static CG_WHY
                 if (r < 0)
                         return r;
         }
+        if (p->cpu_quota_ppm > 0) {
+                /* systemd's default period: 100 ms (as create_with_libcgroup() writes it) */
+                uint64_t period = 100000, quota = p->cpu_quota_ppm * period / 1000000;
+                snprintf(value, sizeof value, "%" PRIu64 " %" PRIu64, quota < 1000 ? 1000 : quota, period);
+                r = set_control(g, "cpu.max", value, false, why);
+                if (r < 0)
+                        return r;
+        }
         /* The whole tree dies together on an OOM kill: no half-dead run. (4.19) */
         return set_control(g, "memory.oom.group", "1", false, why);
 }
@@ -635,9 +670,11 @@ int cg_group_create(cg_base *b, const corral_policy *p, bool with_controllers, c
         /* A stale group of a dead process with our pid is skipped, never reused. */
         for (int attempt = 0;; attempt++) {
                 snprintf(g->name, sizeof g->name, "run-%d.%u", (int) getpid(), atomic_fetch_add(&seq, 1));
-                if (with_controllers)
+                if (with_controllers) {
                         r = create_with_libcgroup(b, g->name, p, why);
-                else {
+                        if (r < 0 && r != -EEXIST && base_enables_controllers(b))
+                                r = create_in_enabled_base(b, g->name, why);
+                } else {
                         r = mkdirat(b->dirfd, g->name, 0755) < 0 ? negative_errno() : 0;
                         if (r < 0 && r != -EEXIST)
                                 snprintf(why, CG_WHY_MAX, "cannot create a cgroup in %s: %s", b->path,

@@ -278,6 +278,29 @@ static int set_start_method(corral_policy *p, const char *value, char *why) {
         return 0;
 }
 
+/* A cgroup v2 directory: absolute ("/sys/fs/cgroup/corral" or "/corral", relative to the
+ * cgroup2 mount), no "." or ".." components, nothing a path join could misread. */
+static int set_cgroup_base(corral_policy *p, const char *value, char *why) {
+        if (value[0] == '\0') {
+                p->cgroup_base[0] = '\0';
+                return 0;
+        }
+        if (value[0] != '/')
+                return why_fail(why, "expected an absolute cgroup path (/sys/fs/cgroup/NAME or /NAME)");
+        if (strlen(value) >= POLICY_CGROUP_BASE_MAX)
+                return why_fail(why, "path too long");
+        for (const char *c = value; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        return why_fail(why, "control character in the path");
+        for (const char *c = value; (c = strchr(c, '/')); c++) {
+                size_t n = strcspn(c + 1, "/");
+                if ((n == 1 && c[1] == '.') || (n == 2 && c[1] == '.' && c[2] == '.'))
+                        return why_fail(why, "'.' and '..' are not allowed in the path");
+        }
+        snprintf(p->cgroup_base, sizeof p->cgroup_base, "%s", value);
+        return 0;
+}
+
 /* ---- isolation: the filter (parsed by filter.c), namespaces and paths ---- */
 
 static int parse_bool(const char *value, bool *ret, char *why) {
@@ -408,6 +431,7 @@ static const struct {
         { "CaptureMax", set_capture_max },
         { "OutputMax", set_output_max },
         { "StartMethod", set_start_method },
+        { "CGroupBase", set_cgroup_base },
         { "SystemCallFilter", set_syscall_filter },
         { "SystemCallErrorNumber", set_syscall_error_number },
         { "SystemCallArchitectures", set_syscall_architectures },

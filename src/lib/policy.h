@@ -18,6 +18,7 @@ typedef enum policy_memory_rlimit {
 #define POLICY_DEFAULT_GRACE_USEC (200 * 1000ULL)
 #define POLICY_DEFAULT_CAPTURE_MAX (1024 * 1024ULL)
 #define POLICY_DEFAULT_OUTPUT_MAX (16 * 1024 * 1024ULL)
+#define POLICY_CGROUP_BASE_MAX 512
 
 /* Native system call numbers a filter can name (x86-64 and aarch64 stay below 512). */
 #define POLICY_SYSCALL_MAX 1024
@@ -82,6 +83,7 @@ struct corral_policy {
          * Owned by the policy; a job's copy of the struct never frees or reads it. */
         char **assignments;
         size_t n_assignments;
+        char cgroup_base[POLICY_CGROUP_BASE_MAX]; /* CGroupBase=: placement rule 3, "" = unset */
 };
 
 /* The applied assignments, for the client (owned by the policy). */

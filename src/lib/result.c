@@ -14,6 +14,7 @@
 
 #include "corral.h"
 #include "macro.h"
+#include "placement.h"
 #include "result.h"
 
 _public_ int corral_result_exit_code(const corral_result *r) {
@@ -192,6 +193,16 @@ _public_ int corral_result_to_json(const corral_result *r, char **ret_json) {
                                                       "action", d->errno_answer ? "errno" : "kill", "errno",
                                                       e ? json_string(e) : json_null(), "count", count(d->count)));
         }
+        corral_placement pl;
+        /* Placement is per process: the rule that gave this process its base. */
+        if (evidence && place_current(&pl))
+                fail |= json_object_set_new(evidence, "placement",
+                                            json_pack("{s:s, s:i, s:o, s:o}", "rule",
+                                                      corral_placement_rule_to_string(pl.rule), "rule_number",
+                                                      (int) pl.rule, "base", string_or_null(pl.base), "unit",
+                                                      string_or_null(pl.unit)));
+        else if (evidence)
+                fail |= json_object_set_new(evidence, "placement", json_null());
         fail |= json_object_set_new(o, "evidence", evidence);
         if (r->stdout_capture.data || r->stderr_capture.data || r->stdout_capture.truncated) {
                 fail |= json_object_set_new(o, "stdout", bytes_to_json(&r->stdout_capture));

@@ -34,7 +34,7 @@ CONF=$SVC/corrald.conf
 cat >"$CONF" <<EOF
 # the service suite's caps
 [Daemon]
-Connections=300
+Connections=800
 Jobs=600
 
 [Quota]
@@ -163,7 +163,7 @@ need_own_cgroup() {
         return 0
 }
 
-plan 36
+plan 37
 
 if ! start_corrald; then
         echo "Bail out! corrald did not start: $(tail -n 5 "$LOG")"
@@ -482,6 +482,21 @@ if [ -n "$SVC_CG" ]; then
 fi
 _jobs=$(as_user "$P/cr-varlink" "$SOCK" '{"method":"io.corral.Sandbox.Ping"}' | sed -n 's/.*"jobs":\([0-9]*\).*/\1/p')
 [ "$_jobs" = 0 ] || fail "Ping says $_jobs jobs"
+end
+
+begin "bounds: 200 idle connections and 500 concurrent jobs (100 in the VM), all ok, memory given back"
+if [ "$CR_IN_VM" = 1 ]; then _jobs=100; else _jobs=500; fi
+_rss0=$(rss_kib "$CD_PID")
+"$P/cr-clients" "$SOCK" 200 "$_jobs" $((3 * CR_SLOW)) >"$T_DIR/stdout" 2>"$T_DIR/stderr"
+CR_EXIT=$?
+expect_exit 0
+grep -qx "ok $_jobs of $_jobs" "$T_DIR/stdout" || fail "$(cat "$T_DIR/stdout" "$T_DIR/stderr" | tail -n 3)"
+grep -q "^running $_jobs," "$T_DIR/stdout" || fail "not all ran at once: $(head -n 1 "$T_DIR/stdout")"
+sleep 0.5
+_rss1=$(rss_kib "$CD_PID")
+diag "corrald RSS ${_rss0} KiB before, ${_rss1} KiB after $_jobs concurrent jobs and 200 idle clients"
+[ $((_rss1 - _rss0)) -le 2048 ] || fail "RSS ${_rss0} -> ${_rss1} KiB"
+[ -z "$(run_groups)" ] || fail "run groups left: $(run_groups)"
 end
 
 # ---- lifecycle ----
