@@ -24,13 +24,13 @@ import warnings
 from . import _child, _corral  # noqa: F401 (_child: the function children's code, loaded before any fork)
 from ._result import (CorralError, CpuTimeout, Exited, InternalError, Interrupted, LimitExceeded,
                       MemoryLimit, RemoteError, RemoteTraceback, Result, ResultError, Signaled,
-                      SpawnError, WallTimeout)
+                      SpawnError, SyscallDenied, WallTimeout)
 
 __all__ = [
     "run", "spawn", "call", "spawn_call", "limit", "Policy", "Job", "Result", "doctor",
     "forkserver_start", "forkserver_stop", "run_async", "call_async", "Executor", "connect", "Client",
     "CorralError", "LimitExceeded", "MemoryLimit", "CpuTimeout", "WallTimeout", "Signaled",
-    "Exited", "Interrupted", "SpawnError", "InternalError", "ResultError", "RemoteError",
+    "SyscallDenied", "Exited", "Interrupted", "SpawnError", "InternalError", "ResultError", "RemoteError",
     "RemoteTraceback", "START_METHODS",
 ]
 
@@ -84,6 +84,10 @@ def _cpus_value(v):
     return "%.4f%%" % (cpus * 100)  # what `corral run --cpus` sets
 
 
+# Built libcorral policies by their settings; read-only once built.
+_POLICY_CACHE = {}
+
+
 class Policy:
     """Limits and properties for runs; reusable. Keywords as for corral.run();
     ``properties`` takes any libcorral key (``{"MemoryRlimit": "as"}``). A Policy
@@ -133,6 +137,9 @@ class Policy:
     def _cpolicy(self, fn_method=None):
         """The libcorral policy (built once per StartMethod); ValueError names a bad value."""
         c = self._c.get(fn_method)
+        key = (tuple(self.files), tuple(self.properties.items()), fn_method)
+        if c is None:
+            c = _POLICY_CACHE.get(key)  # corral.call(f, memory=...) in a loop: parse once
         if c is None:
             c = _corral.Policy()
             for name in self.files:
@@ -145,7 +152,11 @@ class Policy:
                     raise ValueError("%s: %s" % (arg, e) if arg else str(e)) from None
             if fn_method is not None:
                 c.set("StartMethod", fn_method)
-            self._c[fn_method] = c
+            if not self.files:  # a file may change between calls
+                if len(_POLICY_CACHE) >= 64:
+                    _POLICY_CACHE.clear()
+                _POLICY_CACHE[key] = c
+        self._c[fn_method] = c
         return c
 
     def __repr__(self):
@@ -379,6 +390,9 @@ def _decode_outcome(what, r, blob):
         if r.crash_report:
             msg += "\n" + r.crash_report.rstrip()
         raise Signaled(msg, r)
+    if st == "syscall_denied":
+        d = (r.evidence or {}).get("syscall_denied") or {}
+        raise SyscallDenied("%s: the syscall filter killed it (%s)" % (what, d.get("name", "?")), r)
     if st == "internal_error":
         raise InternalError("%s: %s" % (what, r.error or "internal error"), r)
     # ok or exited: the outcome decides
