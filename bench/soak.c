@@ -10,6 +10,10 @@
  * --rss-slack of where it was after the first 100 runs.
  *
  *   corral-soak --progs DIR [--runs N] [--parallel K] [--backend B] [--rss-slack KIB] [--only KIND]
+ *               [--connect SOCKET [--daemon-pid PID]]
+ *
+ * With --connect every run goes through corrald (corral_client_spawn); --daemon-pid adds
+ * corrald's own fds, children, run groups and RSS drift to the checks.
  *
  * DIR holds the built tests/programs (cr-exit, cr-spin, cr-alloc). Prints "soak KEY VALUE"
  * lines (bench/soak turns them into bench/SOAK.md) and exits 1 when a run got another
@@ -59,8 +63,10 @@ static double now_s(void) {
         return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-static long status_field(const char *key) {
-        FILE *f = fopen("/proc/self/status", "re");
+static long proc_status_field(pid_t pid, const char *key) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        FILE *f = fopen(path, "re");
         char line[256];
         long v = -1;
         size_t n = strlen(key);
@@ -70,6 +76,39 @@ static long status_field(const char *key) {
         if (f)
                 fclose(f);
         return v;
+}
+
+static long status_field(const char *key) {
+        return proc_status_field(getpid(), key);
+}
+
+static int count_dir(const char *path, const char *prefix);
+
+static int proc_count_fds(pid_t pid) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/fd", (int) pid);
+        return count_dir(path, NULL);
+}
+
+/* Where corrald puts its run groups: its own cgroup, or the parent of its supervisor leaf. */
+static void daemon_base(pid_t pid, char *buf, size_t size) {
+        char path[64], line[512];
+        snprintf(path, sizeof path, "/proc/%d/cgroup", (int) pid);
+        FILE *f = fopen(path, "re");
+        buf[0] = '\0';
+        while (f && fgets(line, sizeof line, f))
+                if (strncmp(line, "0::", 3) == 0) {
+                        line[strcspn(line, "\n")] = '\0';
+                        char *cg = line + 3;
+                        size_t n = strlen(cg);
+                        if (n >= 11 && strcmp(cg + n - 11, "/supervisor") == 0)
+                                cg[n - 11] = '\0';
+                        snprintf(buf, size, "/sys/fs/cgroup/unified%s", cg);
+                        if (access(buf, F_OK) < 0)
+                                snprintf(buf, size, "/sys/fs/cgroup%s", cg);
+                }
+        if (f)
+                fclose(f);
 }
 
 static void list_fds(const char *when) {
@@ -100,11 +139,10 @@ static int count_dir(const char *path, const char *prefix) {
         return n;
 }
 
-/* Processes whose parent is this one (zombies included): what a run left unreaped. */
-static int count_children(void) {
+/* Processes whose parent is pid (zombies included): what a run left unreaped. */
+static int count_children(pid_t self) {
         DIR *d = opendir("/proc");
         int n = 0;
-        pid_t self = getpid();
         for (struct dirent *e; d && (e = readdir(d));) {
                 char path[64], buf[512];
                 if (e->d_name[0] < '0' || e->d_name[0] > '9')
@@ -136,10 +174,13 @@ int main(int argc, char **argv) {
         const char *progs = NULL, *backend = "auto";
         long runs = 10000, parallel = 32, rss_slack_kib = 1024;
         int only = -1; /* --only KIND: one workload (to reproduce a problem) */
+        const char *connect_path = NULL; /* --connect SOCKET: every run through corrald */
+        pid_t daemon_pid = 0;            /* --daemon-pid: count corrald's fds, RSS, children too */
         static const struct option opts[] = {
                 { "progs", required_argument, NULL, 'p' },    { "runs", required_argument, NULL, 'n' },
                 { "parallel", required_argument, NULL, 'j' }, { "backend", required_argument, NULL, 'b' },
-                { "rss-slack", required_argument, NULL, 'r' }, { "only", required_argument, NULL, 'o' }, {},
+                { "rss-slack", required_argument, NULL, 'r' }, { "only", required_argument, NULL, 'o' },
+                { "connect", required_argument, NULL, 'c' },  { "daemon-pid", required_argument, NULL, 'd' }, {},
         };
         for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;)
                 switch (c) {
@@ -148,6 +189,8 @@ int main(int argc, char **argv) {
                 case 'j': parallel = strtol(optarg, NULL, 10); break;
                 case 'b': backend = optarg; break;
                 case 'r': rss_slack_kib = strtol(optarg, NULL, 10); break;
+                case 'c': connect_path = optarg; break;
+                case 'd': daemon_pid = (pid_t) strtol(optarg, NULL, 10); break;
                 case 'o':
                         only = -1;
                         for (int k = 0; k < N_KINDS; k++)
@@ -179,10 +222,12 @@ int main(int argc, char **argv) {
                 [KIND_INTERRUPT] = { exit_prog, "--sleep", "inf", NULL },
         };
 
+        char group_prefix[64];
         corral_policy *pol[N_KINDS];
         for (int k = 0; k < N_KINDS; k++) {
                 corral_diag diag = {};
-                if (corral_policy_new(&pol[k]) < 0 || corral_policy_set(pol[k], "Backend", backend, &diag) < 0)
+                if (corral_policy_new(&pol[k]) < 0 ||
+                    (!connect_path && corral_policy_set(pol[k], "Backend", backend, &diag) < 0))
                         goto bad_policy;
                 for (int i = 0; i < 4 && kinds[k].props[i]; i++)
                         if (corral_policy_set_assignment(pol[k], kinds[k].props[i], &diag) < 0)
@@ -193,9 +238,22 @@ int main(int argc, char **argv) {
                 return 2;
         }
         corral_doctor_report rep = {};
-        corral_doctor(pol[0], &rep);
-        char group_prefix[64];
-        snprintf(group_prefix, sizeof group_prefix, "run-%d.", (int) getpid());
+        corral_client *client = NULL;
+        if (connect_path) {
+                corral_diag diag = {};
+                int r = corral_client_connect(connect_path, &client, &diag);
+                if (r < 0) {
+                        fprintf(stderr, "corral-soak: %s\n", diag.message);
+                        return 2;
+                }
+                backend = "corrald";
+                if (daemon_pid > 0)
+                        daemon_base(daemon_pid, rep.cgroup_base, sizeof rep.cgroup_base);
+                snprintf(group_prefix, sizeof group_prefix, "run-%d.", (int) daemon_pid);
+        } else {
+                corral_doctor(pol[0], &rep);
+                snprintf(group_prefix, sizeof group_prefix, "run-%d.", (int) getpid());
+        }
 
         /* Baselines before the soak's epoll set exists (it is closed before the count after). */
         int fds_before = count_dir("/proc/self/fd", NULL);
@@ -206,7 +264,10 @@ int main(int argc, char **argv) {
                 return 1;
         }
         long threads_before = status_field("Threads");
-        int children_before = count_children();
+        int children_before = count_children(getpid());
+        int d_fds_before = daemon_pid > 0 ? proc_count_fds(daemon_pid) : 0;
+        int d_children_before = daemon_pid > 0 ? count_children(daemon_pid) : 0;
+        long d_rss_after_100 = -1;
         int groups_before = rep.cgroup_base[0] ? count_dir(rep.cgroup_base, group_prefix) : 0;
 
         slot *slots = calloc((size_t) parallel, sizeof *slots);
@@ -224,7 +285,8 @@ int main(int argc, char **argv) {
                         int kind = only >= 0 ? only : (int) (started % N_KINDS);
                         corral_diag diag = {};
                         corral_job *job = NULL;
-                        int r = corral_spawn(pol[kind], argvs[kind], &job, &diag);
+                        int r = client ? corral_client_spawn(client, pol[kind], argvs[kind], NULL, &job, &diag)
+                                       : corral_spawn(pol[kind], argvs[kind], &job, &diag);
                         started++;
                         if (r < 0) {
                                 fprintf(stderr, "corral-soak: corral_spawn: %s (%s)\n", strerror(-r), diag.message);
@@ -305,8 +367,11 @@ int main(int argc, char **argv) {
                         long rss = status_field("VmRSS");
                         if (rss > rss_peak)
                                 rss_peak = rss;
-                        if (finished == 100)
+                        if (finished == 100) {
                                 rss_after_100 = rss;
+                                if (daemon_pid > 0)
+                                        d_rss_after_100 = proc_status_field(daemon_pid, "VmRSS");
+                        }
                 }
         }
         double elapsed = now_s() - start;
@@ -316,11 +381,22 @@ int main(int argc, char **argv) {
                 corral_policy_free(pol[k]);
 
         /* A run that ends leaves its last reaps to the kernel: give zombies a moment. */
-        int children_after = count_children();
-        for (int i = 0; i < 50 && children_after > children_before; i++) {
+        if (client)
+                corral_client_free(client);
+        int children_after = count_children(getpid());
+        int d_children_after = daemon_pid > 0 ? count_children(daemon_pid) : 0;
+        for (int i = 0; i < 100 && (children_after > children_before || d_children_after > d_children_before); i++) {
                 usleep(20000);
-                children_after = count_children();
+                children_after = count_children(getpid());
+                d_children_after = daemon_pid > 0 ? count_children(daemon_pid) : 0;
         }
+        /* corrald closes a finished run's connection and fds on its own schedule: settle. */
+        int d_fds_after = daemon_pid > 0 ? proc_count_fds(daemon_pid) : 0;
+        for (int i = 0; i < 100 && daemon_pid > 0 && d_fds_after > d_fds_before; i++) {
+                usleep(20000);
+                d_fds_after = proc_count_fds(daemon_pid);
+        }
+        long d_rss_end = daemon_pid > 0 ? proc_status_field(daemon_pid, "VmRSS") : 0;
         int fds_after = count_dir("/proc/self/fd", NULL);
         list_fds("after");
         long threads_after = status_field("Threads");
@@ -354,6 +430,13 @@ int main(int argc, char **argv) {
         printf("soak rss_end_kib %ld\n", rss_end);
         printf("soak rss_peak_kib %ld\n", rss_peak);
         printf("soak rss_drift_kib %ld\n", rss_drift);
+        if (daemon_pid > 0) {
+                printf("soak daemon_leaked_fds %d\n", d_fds_after - d_fds_before);
+                printf("soak daemon_leaked_children %d\n", d_children_after - d_children_before);
+                printf("soak daemon_rss_after_100_kib %ld\n", d_rss_after_100);
+                printf("soak daemon_rss_end_kib %ld\n", d_rss_end);
+                printf("soak daemon_rss_drift_kib %ld\n", d_rss_end - d_rss_after_100);
+        }
 
         if (mismatches || spawn_failures || lost_wakeups)
                 exit_code = 1;
@@ -361,6 +444,9 @@ int main(int argc, char **argv) {
             groups_after != groups_before)
                 exit_code = 1;
         if (labs(rss_drift) > rss_slack_kib)
+                exit_code = 1;
+        if (daemon_pid > 0 && (d_fds_after != d_fds_before || d_children_after != d_children_before ||
+                               labs(d_rss_end - d_rss_after_100) > rss_slack_kib))
                 exit_code = 1;
         printf("soak verdict %s\n", exit_code ? "FAIL" : "pass");
         return exit_code;

@@ -117,6 +117,8 @@ typedef struct corral_syscall_denied {
 typedef struct corral_isolation {
         const char *syscall_filter, *no_new_privileges, *private_network, *private_tmp, *protect_system,
                 *paths, *private_pids, *private_ipc, *die_with_corral;
+        const char *user; /* User=/Group= ("setresuid") or DynamicUser= ("dynamic-user") */
+        int64_t uid, gid; /* what the run ran as when user is set, else -1 */
 } corral_isolation;
 
 /*

@@ -24,13 +24,13 @@ import warnings
 from . import _child, _corral  # noqa: F401 (_child: the function children's code, loaded before any fork)
 from ._result import (CorralError, CpuTimeout, Exited, InternalError, Interrupted, LimitExceeded,
                       MemoryLimit, RemoteError, RemoteTraceback, Result, ResultError, Signaled,
-                      SpawnError, WallTimeout)
+                      SpawnError, SyscallDenied, WallTimeout)
 
 __all__ = [
     "run", "spawn", "call", "spawn_call", "limit", "Policy", "Job", "Result", "doctor",
-    "forkserver_start", "forkserver_stop", "run_async", "call_async", "Executor",
+    "forkserver_start", "forkserver_stop", "run_async", "call_async", "Executor", "connect", "Client",
     "CorralError", "LimitExceeded", "MemoryLimit", "CpuTimeout", "WallTimeout", "Signaled",
-    "Exited", "Interrupted", "SpawnError", "InternalError", "ResultError", "RemoteError",
+    "SyscallDenied", "Exited", "Interrupted", "SpawnError", "InternalError", "ResultError", "RemoteError",
     "RemoteTraceback", "START_METHODS",
 ]
 
@@ -84,6 +84,10 @@ def _cpus_value(v):
     return "%.4f%%" % (cpus * 100)  # what `corral run --cpus` sets
 
 
+# Built libcorral policies by their settings; read-only once built.
+_POLICY_CACHE = {}
+
+
 class Policy:
     """Limits and properties for runs; reusable. Keywords as for corral.run();
     ``properties`` takes any libcorral key (``{"MemoryRlimit": "as"}``). A Policy
@@ -133,6 +137,9 @@ class Policy:
     def _cpolicy(self, fn_method=None):
         """The libcorral policy (built once per StartMethod); ValueError names a bad value."""
         c = self._c.get(fn_method)
+        key = (tuple(self.files), tuple(self.properties.items()), fn_method)
+        if c is None:
+            c = _POLICY_CACHE.get(key)  # corral.call(f, memory=...) in a loop: parse once
         if c is None:
             c = _corral.Policy()
             for name in self.files:
@@ -145,7 +152,11 @@ class Policy:
                     raise ValueError("%s: %s" % (arg, e) if arg else str(e)) from None
             if fn_method is not None:
                 c.set("StartMethod", fn_method)
-            self._c[fn_method] = c
+            if not self.files:  # a file may change between calls
+                if len(_POLICY_CACHE) >= 64:
+                    _POLICY_CACHE.clear()
+                _POLICY_CACHE[key] = c
+        self._c[fn_method] = c
         return c
 
     def __repr__(self):
@@ -379,6 +390,9 @@ def _decode_outcome(what, r, blob):
         if r.crash_report:
             msg += "\n" + r.crash_report.rstrip()
         raise Signaled(msg, r)
+    if st == "syscall_denied":
+        d = (r.evidence or {}).get("syscall_denied") or {}
+        raise SyscallDenied("%s: the syscall filter killed it (%s)" % (what, d.get("name", "?")), r)
     if st == "internal_error":
         raise InternalError("%s: %s" % (what, r.error or "internal error"), r)
     # ok or exited: the outcome decides
@@ -432,7 +446,7 @@ _PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SPAWN_MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_spawnmain.py")
 
 
-def _spawn_start(pol, fn, args, kwargs, what):
+def _spawn_start(pol, fn, args, kwargs, what, spawner=None):
     import multiprocessing.spawn as mps
 
     out_max = _output_max(pol)
@@ -446,7 +460,7 @@ def _spawn_start(pol, fn, args, kwargs, what):
     try:
         with open(os.path.join(d, "in"), "wb") as f:
             pickle.dump((prep, call), f, pickle.HIGHEST_PROTOCOL)
-        cjob = _corral.spawn(pol._cpolicy(), [sys.executable, _SPAWN_MAIN, d])
+        cjob = (spawner or _corral.spawn)(pol._cpolicy(), [sys.executable, _SPAWN_MAIN, d])
     except BaseException:
         shutil.rmtree(d, ignore_errors=True)
         raise
@@ -556,6 +570,54 @@ def limit(fn=None, /, **limits):
             raise TypeError("use @corral.limit or @corral.limit(**limits)")
         return decorate(fn)
     return decorate
+
+
+class Client:
+    """A connection to corrald (``corral.connect()``): the same run() and spawn(), and
+    functions with the spawn start method, executed by the service as this user, for
+    callers without a delegated cgroup of their own. A Client can be used from one
+    thread at a time; close it (or use ``with``) when done (running jobs go on)."""
+
+    def __init__(self, path=None):
+        self._c = _corral.Client(path)
+
+    def spawn(self, argv, **limits):
+        pol = _policy(limits)
+        argv = _argv(argv)
+        return Job(self._c.spawn(pol._cpolicy(), argv), os.fsdecode(argv[0]) if argv else "?")
+
+    def run(self, argv, **limits):
+        with self.spawn(argv, **limits) as job:
+            return job.wait()
+
+    def spawn_call(self, fn, /, *args, **kwargs):
+        limits, kwargs = _split(kwargs)
+        pol = _policy(limits)
+        if (pol.start_method or "spawn") != "spawn":
+            raise ValueError("start_method=%r: through corrald functions run with start_method='spawn' "
+                             "(a fresh interpreter run by the service)" % pol.start_method)
+        if not callable(fn):
+            raise TypeError("corral.call: %r is not callable" % (fn,))
+        return _spawn_start(pol, fn, args, kwargs, _fn_name(fn) + "()", self._c.spawn)
+
+    def call(self, fn, /, *args, **kwargs):
+        with self.spawn_call(fn, *args, **kwargs) as job:
+            return job.value()
+
+    def close(self):
+        self._c.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def connect(path=None):
+    """Connect to corrald at path (default: $CORRAL_SOCKET, else /run/corral/corral.sock);
+    ConnectionError names the socket when the daemon does not answer."""
+    return Client(path)
 
 
 def doctor(**limits):

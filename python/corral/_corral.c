@@ -308,9 +308,10 @@ static PyObject *Job_result(JobObject *self, PyObject *unused) {
         if (!res)
                 Py_RETURN_NONE;
         char *json = NULL;
-        int r = corral_result_to_json(res, &json);
+        /* For a run through corrald: exactly the object the daemon sent. */
+        int r = corral_job_result_json(self->job, &json);
         if (r < 0)
-                return errno_error(r, "corral_result_to_json");
+                return errno_error(r, "corral_job_result_json");
         PyObject *t = Py_BuildValue("(sNNNzi)", json, bytes_or_none(&res->stdout_capture),
                                     bytes_or_none(&res->stderr_capture), bytes_or_none(&res->fn_output),
                                     res->crash_report, corral_result_exit_code(res));
@@ -560,6 +561,103 @@ static PyObject *mod_child_write(PyObject *mod, PyObject *arg) {
         Py_RETURN_NONE;
 }
 
+/* ---- Client: runs through corrald ---- */
+
+typedef struct {
+        PyObject_HEAD corral_client *c;
+} ClientObject;
+
+static int Client_init(ClientObject *self, PyObject *args, PyObject *kwds) {
+        static char *kwlist[] = { "path", NULL };
+        PyObject *path_obj = NULL;
+        corral_diag diag = { { 0 } };
+        if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O&", kwlist, PyUnicode_FSConverter, &path_obj))
+                return -1;
+        if (self->c) {
+                Py_XDECREF(path_obj);
+                PyErr_SetString(PyExc_RuntimeError, "client already connected");
+                return -1;
+        }
+        const char *path = path_obj ? PyBytes_AS_STRING(path_obj) : NULL;
+        int r;
+        Py_BEGIN_ALLOW_THREADS
+        r = corral_client_connect(path, &self->c, &diag);
+        Py_END_ALLOW_THREADS
+        if (r < 0) {
+                self->c = NULL;
+                errno = -r;
+                if (diag.message[0])
+                        PyErr_Format(PyExc_ConnectionError, "%s", diag.message);
+                else
+                        PyErr_Format(PyExc_ConnectionError, "corrald at %s: %s", path ? path : "(default socket)",
+                                     strerror(-r));
+                Py_XDECREF(path_obj);
+                return -1;
+        }
+        Py_XDECREF(path_obj);
+        return 0;
+}
+
+static void Client_dealloc(ClientObject *self) {
+        corral_client_free(self->c);
+        Py_TYPE(self)->tp_free((PyObject *) self);
+}
+
+static PyObject *Client_spawn(ClientObject *self, PyObject *args) {
+        PolicyObject *pol;
+        PyObject *argv_obj;
+        corral_diag diag = { { 0 } };
+        if (!PyArg_ParseTuple(args, "O!O:spawn", &PolicyType, &pol, &argv_obj))
+                return NULL;
+        if (!self->c)
+                return PyErr_Format(PyExc_ValueError, "the client is closed");
+        char **argv = argv_from(argv_obj);
+        if (!argv)
+                return NULL;
+        JobObject *j = job_new();
+        if (!j) {
+                free_argv(argv);
+                return NULL;
+        }
+        int r;
+        Py_BEGIN_ALLOW_THREADS
+        r = corral_client_spawn(self->c, pol->p, argv, NULL, &j->job, &diag);
+        Py_END_ALLOW_THREADS
+        free_argv(argv);
+        if (r < 0) {
+                j->job = NULL;
+                Py_DECREF(j);
+                if (r == -EPERM || r == -EDQUOT)
+                        return PyErr_Format(PyExc_PermissionError, "corrald: %s",
+                                            diag.message[0] ? diag.message : strerror(-r));
+                return spawn_error(r, &diag, "corral_client_spawn");
+        }
+        stash_signals(j);
+        return (PyObject *) j;
+}
+
+static PyObject *Client_close(ClientObject *self, PyObject *unused) {
+        self->c = corral_client_free(self->c);
+        Py_RETURN_NONE;
+}
+
+static PyMethodDef Client_methods[] = {
+        { "spawn", (PyCFunction) Client_spawn, METH_VARARGS, "spawn(policy, argv) -> Job, run by corrald" },
+        { "close", (PyCFunction) Client_close, METH_NOARGS, "disconnect (running jobs go on)" },
+        { NULL },
+};
+
+static PyTypeObject ClientType = {
+        PyVarObject_HEAD_INIT(NULL, 0).tp_name = "corral._corral.Client",
+        .tp_basicsize = sizeof(ClientObject),
+        .tp_flags = Py_TPFLAGS_DEFAULT,
+        .tp_doc = "A connection to corrald (corral_client).",
+        .tp_new = PyType_GenericNew,
+        .tp_init = (initproc) Client_init,
+        .tp_dealloc = (destructor) Client_dealloc,
+        .tp_methods = Client_methods,
+};
+
 static PyObject *mod_forkserver_start(PyObject *mod, PyObject *unused) {
         sigset_t all, old;
         sigfillset(&all);
@@ -632,15 +730,17 @@ static struct PyModuleDef module_def = {
 
 PyMODINIT_FUNC PyInit__corral(void);
 PyMODINIT_FUNC PyInit__corral(void) {
-        if (PyType_Ready(&PolicyType) < 0 || PyType_Ready(&JobType) < 0)
+        if (PyType_Ready(&PolicyType) < 0 || PyType_Ready(&JobType) < 0 || PyType_Ready(&ClientType) < 0)
                 return NULL;
         PyObject *m = PyModule_Create(&module_def);
         if (!m)
                 return NULL;
         Py_INCREF(&PolicyType);
         Py_INCREF(&JobType);
+        Py_INCREF(&ClientType);
         if (PyModule_AddObject(m, "Policy", (PyObject *) &PolicyType) < 0 ||
             PyModule_AddObject(m, "Job", (PyObject *) &JobType) < 0 ||
+            PyModule_AddObject(m, "Client", (PyObject *) &ClientType) < 0 ||
             PyModule_AddStringConstant(m, "VERSION", "0.1.0") < 0) {
                 Py_DECREF(m);
                 return NULL;

@@ -78,7 +78,7 @@ static int set_quota_key(quota *q, const char *key, const char *value, char *why
 
 int config_load(const char *path, bool required, config *ret, char *why, size_t why_size) {
         config c = {
-                .max_connections = 256,
+                .max_connections = 1024,
                 .max_jobs = 512,
                 .defaults = { CORRAL_INFINITY, CORRAL_INFINITY, CORRAL_INFINITY, CORRAL_INFINITY,
                               CORRAL_INFINITY },

@@ -2,7 +2,8 @@
 /*
  * corrald.conf: systemd-style "[Section]" and "Key=Value" lines.
  *
- *   [Daemon]          Connections= (256), Jobs= (512): the daemon's own bounds
+ *   [Daemon]          Connections= (1024), Jobs= (512): the daemon's own bounds (each
+ *                     running job holds its client's connection)
  *   [Quota]           caps for every caller without a more specific section
  *   [User NAME|UID]   caps for one user (replaces [Group]/[Quota] keys it sets)
  *   [Group NAME|GID]  caps for members (primary or supplementary); several matching

@@ -2,6 +2,8 @@
 /* A run through corrald (client.c), as job.c drives it behind a corral_job. */
 #pragma once
 
+#include <stdbool.h>
+
 #include <sys/types.h>
 
 #include "corral.h"
@@ -14,6 +16,9 @@ int client_run_start(const corral_client *c, const corral_policy *p, char *const
                      client_run **ret, corral_diag *diag);
 /* The socket: readable when dispatch has work. */
 int client_run_fd(const client_run *run);
+/* A reply is already here (read along with the first one, or the run ended at once): the
+ * socket will not wake the caller for it, so the job must be readable by other means. */
+bool client_run_pending(const client_run *run);
 pid_t client_run_pid(const client_run *run);
 corral_backend client_run_backend(const client_run *run);
 /* Non-blocking: 1 and *res once the result came, 0 not yet, -errno (the daemon went away). */

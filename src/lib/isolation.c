@@ -9,6 +9,7 @@
  * (status syscall_denied). No kernel interface of its own.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -38,6 +39,59 @@ static int unenforced(corral_job *j, const char **slot, char *why, size_t why_si
         return 0;
 }
 
+/* User=, Group=, DynamicUser=: who the run becomes (root only: refused elsewhere, never
+ * "none" — a run that silently kept the caller's identity is not what was asked). */
+static int prepare_user(corral_job *j, char *why, size_t why_size) {
+        policy_isolation *iso = &j->policy.iso;
+        iso_state *st = &j->iso;
+        corral_isolation *e = &j->result->isolation;
+        uid_t uid = 0;
+        gid_t gid = 0;
+        int r;
+
+        if (!iso->dynamic_user && !iso->user_set && !iso->group_set)
+                return 0;
+        if (geteuid() != 0) {
+                snprintf(why, why_size, "%s needs root", iso->dynamic_user ? "DynamicUser=yes" : "User=/Group=");
+                return -EPERM;
+        }
+        if (iso->dynamic_user) {
+                r = dynuser_acquire(DYNUSER_FIRST, DYNUSER_LAST, &st->user, why, why_size);
+                if (r < 0)
+                        return r;
+                uid = st->user.uid;
+                gid = st->user.gid;
+                /* What a user of its own needs so that concurrent runs never meet: no
+                 * writable place but its own /tmp, /var/tmp and /dev/shm, which go with it,
+                 * its own IPC, no way back to privileges (systemd implies the same). */
+                iso->private_tmp = true;
+                iso->private_ipc = true;
+                iso->protect_system = POLICY_PROTECT_SYSTEM_STRICT;
+                j->policy.no_new_privileges = true;
+                e->user = "dynamic-user";
+        } else {
+                char buf[4096];
+                struct passwd pw, *pwr = NULL;
+
+                uid = iso->user_set ? iso->uid : 0;
+                gid = 0;
+                if (iso->group_set)
+                        gid = iso->gid;
+                else if (iso->user_set && getpwuid_r(uid, &pw, buf, sizeof buf, &pwr) == 0 && pwr)
+                        gid = pwr->pw_gid; /* the user's own group */
+                else if (iso->user_set)
+                        gid = (gid_t) uid;
+                e->user = "setresuid";
+        }
+        st->child.set_creds = true;
+        st->child.uid = uid;
+        st->child.gid = gid;
+        st->creds = (spawn_credentials){ .uid = uid, .gid = gid, .groups = NULL, .n_groups = 0 };
+        e->uid = uid;
+        e->gid = gid;
+        return 0;
+}
+
 int iso_prepare(corral_job *j, char *why, size_t why_size) {
         const corral_policy *p = &j->policy;
         iso_state *st = &j->iso;
@@ -45,9 +99,15 @@ int iso_prepare(corral_job *j, char *why, size_t why_size) {
         char nwhy[NS_WHY_MAX > NET_WHY_MAX ? NS_WHY_MAX : NET_WHY_MAX] = "";
         int r;
 
-        *st = (iso_state){ .sock = { -EBADF, -EBADF }, .listener = -EBADF, .netns_fd = -EBADF };
+        *st = (iso_state){ .sock = { -EBADF, -EBADF }, .listener = -EBADF, .netns_fd = -EBADF,
+                           .user = { .lock_fd = -EBADF } };
         st->active = true;
         st->child.notify_fd = -EBADF;
+        e->uid = e->gid = -1;
+
+        r = prepare_user(j, why, why_size);
+        if (r < 0)
+                return r;
 
         /* The run dies with the thread that started it (PR_SET_PDEATHSIG). */
         st->child.parent_pid = getpid();
@@ -55,6 +115,7 @@ int iso_prepare(corral_job *j, char *why, size_t why_size) {
 
         if (policy_wants_namespaces(p)) {
                 const policy_isolation *iso = &p->iso;
+                /* a user-namespace path is not built: refused (prepare_user) before here */
                 bool mounts = iso->private_tmp || iso->protect_system != POLICY_PROTECT_SYSTEM_NO ||
                               iso->read_only.n || iso->read_write.n || iso->inaccessible.n;
 
@@ -83,7 +144,7 @@ int iso_prepare(corral_job *j, char *why, size_t why_size) {
                                         snprintf(why, why_size, "PrivateNetwork=yes: %s", nwhy);
                                         return r;
                                 }
-                                e->private_network = "netns";
+                                e->private_network = st->netns_reused ? "netns (reused)" : "netns";
                         }
                         r = ns_plan_build(p, st->netns_fd, &st->ns, nwhy);
                         if (r < 0) {
@@ -137,7 +198,13 @@ const char *iso_unsupported_for_functions(const corral_policy *p) {
                 return "NoNewPrivileges=";
         if (policy_wants_namespaces(p))
                 return "a namespace setting (PrivateNetwork=, PrivateTmp=, ProtectSystem=, ...)";
+        if (p->iso.user_set || p->iso.group_set)
+                return "User=/Group=";
         return NULL;
+}
+
+const spawn_credentials *iso_credentials(corral_job *j) {
+        return j->iso.active && j->iso.child.set_creds ? &j->iso.creds : NULL;
 }
 
 const iso_child *iso_request(corral_job *j) {
@@ -221,8 +288,10 @@ void iso_release(corral_job *j) {
         st->sock[1] = safe_close(st->sock[1]);
         filter_prog_release(st->prog);
         st->prog = NULL;
-        /* A run as root had CAP_NET_ADMIN in its namespace: never reused (see net.h). */
-        net_ns_put(st->netns_fd, false);
+        /* Reused only when the run could not have changed it: it ran as a user of its own,
+         * without capabilities (a run as root had CAP_NET_ADMIN there). See net.h. */
+        net_ns_put(st->netns_fd, st->child.set_creds && st->child.uid != 0);
         st->netns_fd = -EBADF;
+        dynuser_release(&st->user);
         st->active = false;
 }

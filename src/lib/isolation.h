@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "dynuser.h"
 #include "filter.h"
 #include "namespace.h"
+#include "spawn.h"
 
 /* What the child's set-up steps read (through its copy of the parent's memory). */
 typedef struct iso_child {
@@ -19,6 +21,9 @@ typedef struct iso_child {
         int notify_fd;            /* the socket the listener is sent on */
         bool no_new_privs;
         pid_t parent_pid;         /* PR_SET_PDEATHSIG: the parent that must outlive the set-up */
+        bool set_creds;           /* User=/Group=/DynamicUser=: become uid/gid, no groups */
+        uid_t uid;
+        gid_t gid;
 } iso_child;
 
 typedef struct iso_state {
@@ -30,6 +35,8 @@ typedef struct iso_state {
         int listener;
         int netns_fd;
         bool netns_reused;
+        dynuser user;            /* DynamicUser=: the uid held for the run */
+        spawn_credentials creds; /* User=/Group=/DynamicUser=: for the credentials step */
 } iso_state;
 
 struct corral_job;
@@ -39,6 +46,8 @@ struct corral_job;
 int iso_prepare(struct corral_job *j, char *why, size_t why_size);
 /* Function runs do not have the isolation steps yet: the first key that asks for one, or NULL. */
 const char *iso_unsupported_for_functions(const corral_policy *p);
+/* Who the run becomes by its policy (User=/Group=/DynamicUser=), or NULL. */
+const spawn_credentials *iso_credentials(struct corral_job *j);
 /* The child's part, or NULL. */
 const iso_child *iso_request(struct corral_job *j);
 /* Right after clone (started or not): drop what only the child needed, watch for the listener. */

@@ -328,6 +328,16 @@ int job_spawn_with(const corral_policy *p, char *const argv[], const job_starter
                         creds = (spawn_credentials){ attr->uid, attr->gid, attr->groups, attr->n_groups };
                 cwd = (spawn_cwd){ attr->cwd_fd, attr->cwd_path };
         }
+        const spawn_credentials *credentials = attr && attr->has_credentials ? &creds : NULL;
+        if (iso_credentials(j)) {
+                /* DynamicUser= narrows a caller's credentials; User=/Group= would replace them */
+                if (credentials && (j->policy.iso.user_set || j->policy.iso.group_set)) {
+                        job_fail(j, CORRAL_STATUS_SPAWN_ERROR, EPERM,
+                                 "User=/Group= cannot override the credentials the run was given");
+                        return 0;
+                }
+                credentials = iso_credentials(j);
+        }
         spawn_request req = {
                 .path = path,
                 .argv = argv,
@@ -335,7 +345,7 @@ int job_spawn_with(const corral_policy *p, char *const argv[], const job_starter
                 .stdio = { stdio[0], stdio[1], stdio[2] },
                 .keep_fds = { -1, -1 },
                 .iso = iso_request(j),
-                .credentials = attr && attr->has_credentials ? &creds : NULL,
+                .credentials = credentials,
                 .cwd = attr && (cwd.fd >= 0 || cwd.path) ? &cwd : NULL,
         };
         j->ops->prepare_start(j, &req);
@@ -385,6 +395,18 @@ _public_ int corral_spawn_with(const corral_policy *p, char *const argv[], const
         return job_spawn_with(p, argv, NULL, a, ret, diag);
 }
 
+/* Make the job's fd readable until the eventfd is read again (a finished job's stays so). */
+static int job_mark_readable(corral_job *j) {
+        if (j->done_fd >= 0)
+                return eventfd_write(j->done_fd, 1) < 0 ? negative_errno() : 0;
+        j->done_fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (j->done_fd < 0)
+                return negative_errno();
+        if (epoll_ctl(j->epfd, EPOLL_CTL_ADD, j->done_fd, &(struct epoll_event){ .events = EPOLLIN, .data.fd = j->done_fd }) < 0)
+                return negative_errno();
+        return 0;
+}
+
 _public_ int corral_client_spawn(corral_client *c, const corral_policy *p, char *const argv[],
                                  const corral_spawn_attr *a, corral_job **ret, corral_diag *diag) {
         client_run *run;
@@ -407,6 +429,13 @@ _public_ int corral_client_spawn(corral_client *c, const corral_policy *p, char 
                 corral_job_free(j);
                 return -ENOMEM;
         }
+        /* The result (spawn_error) or a reply read along with "started" is in our buffer,
+         * not on the socket: keep the job readable until dispatch has taken it (found by
+         * bench/soak --connect: quick runs never woke the caller's loop). */
+        if (client_run_pending(run) && job_mark_readable(j) < 0) {
+                corral_job_free(j);
+                return -ENOMEM;
+        }
         *ret = j;
         return 0;
 }
@@ -414,8 +443,13 @@ _public_ int corral_client_spawn(corral_client *c, const corral_policy *p, char 
 /* A run through corrald: its result, or why it was lost. */
 static int remote_dispatch(corral_job *j) {
         int r = client_run_dispatch(j->remote, j->result);
-        if (r == 0)
+        if (r == 0) {
+                /* Whatever was buffered is taken: from now on the socket wakes the caller. */
+                eventfd_t v;
+                if (j->done_fd >= 0)
+                        (void) eventfd_read(j->done_fd, &v);
                 return 0;
+        }
         if (r < 0) {
                 *j->result = (corral_result){ .status = CORRAL_STATUS_INTERNAL_ERROR, .error_errno = -r,
                                               .backend = client_run_backend(j->remote) };
@@ -423,10 +457,7 @@ static int remote_dispatch(corral_job *j) {
                          strerror(-r));
         }
         (void) epoll_ctl(j->epfd, EPOLL_CTL_DEL, client_run_fd(j->remote), NULL);
-        j->done_fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (j->done_fd >= 0)
-                (void) epoll_ctl(j->epfd, EPOLL_CTL_ADD, j->done_fd,
-                                 &(struct epoll_event){ .events = EPOLLIN, .data.fd = j->done_fd });
+        (void) job_mark_readable(j);
         j->phase = JOB_DONE;
         return 1;
 }

@@ -50,7 +50,7 @@ struct ns_mount_attr {
 
 bool policy_wants_namespaces(const corral_policy *p) {
         const policy_isolation *i = &p->iso;
-        return i->private_tmp || i->private_network || i->private_pids || i->private_ipc ||
+        return i->private_tmp || i->private_network || i->private_pids || i->private_ipc || i->dynamic_user ||
                i->protect_system != POLICY_PROTECT_SYSTEM_NO || i->read_only.n || i->read_write.n ||
                i->inaccessible.n;
 }
@@ -60,8 +60,7 @@ bool ns_privileged(void) {
         unsigned long long caps;
         const char *p;
 
-        if (geteuid() == 0)
-                return true;
+        /* The capability, not the uid: root in a container often lacks it. */
         if (read_file_at(AT_FDCWD, "/proc/self/status", buf, sizeof buf, NULL) < 0)
                 return false;
         p = strstr(buf, "CapEff:");
@@ -136,7 +135,7 @@ static bool writable(const char *path) {
 int ns_plan_build(const corral_policy *p, int netns_fd, ns_plan *ret, char *why) {
         const policy_isolation *iso = &p->iso;
         ns_plan plan = { .netns_fd = -1 };
-        bool mounts = iso->private_tmp || iso->private_pids || iso->private_ipc ||
+        bool mounts = iso->private_tmp || iso->private_pids || iso->private_ipc || iso->dynamic_user ||
                       iso->protect_system != POLICY_PROTECT_SYSTEM_NO || iso->read_only.n || iso->read_write.n ||
                       iso->inaccessible.n;
         int r = 0;
@@ -197,6 +196,9 @@ int ns_plan_build(const corral_policy *p, int netns_fd, ns_plan *ret, char *why)
                 if (r >= 0)
                         r = add_if_dir(&plan, NS_MOUNT_TMPFS, "/var/tmp", why);
         }
+        /* a dynamic user's other world-writable place: runs must not meet there */
+        if (r >= 0 && iso->dynamic_user)
+                r = add_if_dir(&plan, NS_MOUNT_TMPFS, "/dev/shm", why);
         if (r >= 0)
                 r = add_paths(&plan, "ReadWritePaths", &iso->read_write, NS_MOUNT_RW, why);
         if (r >= 0)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "corral.h"
 #include "filter.h"
@@ -112,6 +113,19 @@ static bool format_value(const corral_policy *p, const char *key, char *buf, siz
                 snprintf(buf, size, "%s", yes_no(p->iso.private_ipc));
         else if (strcmp(key, "PrivatePIDs") == 0)
                 snprintf(buf, size, "%s", yes_no(p->iso.private_pids));
+        else if (strcmp(key, "DynamicUser") == 0)
+                snprintf(buf, size, "%s", yes_no(p->iso.dynamic_user));
+        else if (strcmp(key, "User") == 0) {
+                if (p->iso.user_set)
+                        snprintf(buf, size, "%u", (unsigned) p->iso.uid);
+                else
+                        buf[0] = '\0';
+        } else if (strcmp(key, "Group") == 0) {
+                if (p->iso.group_set)
+                        snprintf(buf, size, "%u", (unsigned) p->iso.gid);
+                else
+                        buf[0] = '\0';
+        }
         else if (strcmp(key, "ProtectSystem") == 0) {
                 static const char *const words[] = { "no", "yes", "full", "strict" };
                 snprintf(buf, size, "%s", words[p->iso.protect_system]);
@@ -180,6 +194,15 @@ static const char *enforced_by(const corral_policy *p, const char *key, const co
                         (*n_unenforced)++;
                         return "none (namespaces need root here)";
                 }
+        }
+        if ((strcmp(key, "DynamicUser") == 0 && p->iso.dynamic_user) ||
+            (strcmp(key, "User") == 0 && p->iso.user_set) || (strcmp(key, "Group") == 0 && p->iso.group_set)) {
+                if (geteuid() == 0)
+                        return key[0] == 'D' ? "dynamic-user (uid 61184-65519, with PrivateTmp, PrivateIPC, "
+                                               "ProtectSystem=strict)" :
+                                               "setresuid";
+                (*n_unenforced)++;
+                return "refused here: needs root";
         }
         if (strcmp(key, "NoNewPrivileges") == 0 &&
             (p->no_new_privileges || p->filter.set || p->filter.arch_native))

@@ -7,6 +7,8 @@
  */
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -337,6 +339,63 @@ static int set_private_tmp(corral_policy *p, const char *value, char *why) {
         return parse_bool(value, &p->iso.private_tmp, why);
 }
 
+static int set_dynamic_user(corral_policy *p, const char *value, char *why) {
+        return parse_bool(value, &p->iso.dynamic_user, why);
+}
+
+/* A name from the user (or group) database, or a number; resolved now, in the caller. */
+static int parse_id(const char *value, bool group, uint32_t *ret, char *why) {
+        char buf[4096], name[256];
+        const char *v = value + strspn(value, " \t");
+        size_t len = strcspn(v, " \t\r\n");
+        char *end;
+
+        if (len == 0 || len >= sizeof name || v[len + strspn(v + len, " \t\r\n")] != '\0')
+                return why_fail(why, "expected one %s name or number", group ? "group" : "user");
+        memcpy(name, v, len);
+        name[len] = '\0';
+        errno = 0;
+        unsigned long n = strtoul(name, &end, 10);
+        if (name[0] >= '0' && name[0] <= '9') {
+                if (errno || *end || n >= 0xFFFFFFFFUL)
+                        return why_fail(why, "invalid id '%s'", name);
+                *ret = (uint32_t) n;
+                return 0;
+        }
+        if (group) {
+                struct group g, *gr = NULL;
+                if (getgrnam_r(name, &g, buf, sizeof buf, &gr) != 0 || !gr)
+                        return why_fail(why, "no group '%s'", name);
+                *ret = gr->gr_gid;
+        } else {
+                struct passwd pw, *pwr = NULL;
+                if (getpwnam_r(name, &pw, buf, sizeof buf, &pwr) != 0 || !pwr)
+                        return why_fail(why, "no user '%s'", name);
+                *ret = pwr->pw_uid;
+        }
+        return 0;
+}
+
+static int set_user(corral_policy *p, const char *value, char *why) {
+        uint32_t id;
+        int r = parse_id(value, false, &id, why);
+        if (r < 0)
+                return r;
+        p->iso.user_set = true;
+        p->iso.uid = id;
+        return 0;
+}
+
+static int set_group(corral_policy *p, const char *value, char *why) {
+        uint32_t id;
+        int r = parse_id(value, true, &id, why);
+        if (r < 0)
+                return r;
+        p->iso.group_set = true;
+        p->iso.gid = id;
+        return 0;
+}
+
 static int set_private_pids(corral_policy *p, const char *value, char *why) {
         return parse_bool(value, &p->iso.private_pids, why);
 }
@@ -440,6 +499,9 @@ static const struct {
         { "PrivateTmp", set_private_tmp },
         { "PrivateIPC", set_private_ipc },
         { "PrivatePIDs", set_private_pids },
+        { "DynamicUser", set_dynamic_user },
+        { "User", set_user },
+        { "Group", set_group },
         { "ProtectSystem", set_protect_system },
         { "ReadOnlyPaths", set_read_only_paths },
         { "ReadWritePaths", set_read_write_paths },

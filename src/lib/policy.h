@@ -59,6 +59,9 @@ typedef struct policy_isolation {
         bool private_ipc;       /* PrivateIPC=: SysV IPC and POSIX message queues of its own */
         policy_protect_system protect_system;
         policy_paths read_only, read_write, inaccessible;
+        bool dynamic_user;      /* DynamicUser=: a uid/gid of its own per run */
+        bool user_set, group_set; /* User=, Group= (root only) */
+        uint32_t uid, gid;
 } policy_isolation;
 
 struct corral_policy {

@@ -117,7 +117,7 @@ static json_t *enforcement_to_json(const corral_result *r) {
                 { "private_network", iso->private_network }, { "private_tmp", iso->private_tmp },
                 { "protect_system", iso->protect_system },   { "paths", iso->paths },
                 { "private_pids", iso->private_pids },       { "private_ipc", iso->private_ipc },
-                { "die_with_corral", iso->die_with_corral },
+                { "die_with_corral", iso->die_with_corral },   { "user", iso->user },
         };
         for (size_t i = 0; o && i < ELEMENTSOF(iso_rows); i++)
                 if (iso_rows[i].value)
@@ -192,6 +192,10 @@ _public_ int corral_result_to_json(const corral_result *r, char **ret_json) {
                                                       utf8_to_json(d->arch, strnlen(d->arch, sizeof d->arch)),
                                                       "action", d->errno_answer ? "errno" : "kill", "errno",
                                                       e ? json_string(e) : json_null(), "count", count(d->count)));
+        }
+        if (evidence && r->isolation.user) {
+                fail |= json_object_set_new(evidence, "uid", json_integer(r->isolation.uid));
+                fail |= json_object_set_new(evidence, "gid", json_integer(r->isolation.gid));
         }
         corral_placement pl;
         /* Placement is per process: the rule that gave this process its base. */

@@ -299,6 +299,9 @@ void setup_plan_build(const spawn_request *req, setup_plan *ret) {
                 add(&p, (setup_op){ .step = SPAWN_STEP_CREDENTIALS, .ptr = req->credentials });
         if (req->cwd && (req->cwd->fd >= 0 || req->cwd->path))
                 add(&p, (setup_op){ .step = SPAWN_STEP_CHDIR, .ptr = req->cwd });
+        /* a uid change clears PR_SET_PDEATHSIG: set it again after it */
+        if (req->credentials && req->iso)
+                add(&p, (setup_op){ .step = SPAWN_STEP_PDEATHSIG, .ptr = req->iso });
         add(&p, (setup_op){ .step = SPAWN_STEP_STDIO, .fd = { req->stdio[0], req->stdio[1], req->stdio[2] } });
         if (req->fn) {
                 add(&p, (setup_op){ .step = SPAWN_STEP_FDS_KEEP, .fd = { req->keep_fds[0], req->keep_fds[1], -1 } });

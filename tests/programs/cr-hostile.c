@@ -14,6 +14,9 @@
  *   cr-hostile int80-ptrace   ptrace(PTRACE_TRACEME) through int 0x80
  *   cr-hostile write FILE     create and write FILE
  *   cr-hostile exists FILE    exit 0 if FILE exists
+ *   cr-hostile kill-all       kill(-1, SIGKILL): every process this uid may signal; refuses
+ *                             to as root (exit 3), where it would take the machine down
+ *   cr-hostile whoami         print the uid on stdout
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -27,7 +30,7 @@
 #include "common.h"
 
 static const char usage[] = "ptrace|mount|userns|connect|loopback|int80-getpid|int80-ptrace|"
-                            "write FILE|exists FILE";
+                            "write FILE|exists FILE|kill-all|whoami";
 
 static int report(const char *what, int r) {
         if (r < 0) {
@@ -109,6 +112,17 @@ int main(int argc, char **argv) {
         if (strcmp(mode, "exists") == 0 && argc == 3) {
                 struct stat st;
                 return report(argv[2], stat(argv[2], &st));
+        }
+        if (strcmp(mode, "kill-all") == 0) {
+                if (getuid() == 0 || geteuid() == 0) {
+                        fprintf(stderr, "%s: kill-all as root: refused\n", prog);
+                        return 3;
+                }
+                return report("kill(-1, SIGKILL)", kill(-1, SIGKILL));
+        }
+        if (strcmp(mode, "whoami") == 0) {
+                printf("%u\n", (unsigned) getuid());
+                return 0;
         }
         usage_exit(usage);
 }

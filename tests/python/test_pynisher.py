@@ -3,6 +3,8 @@
 test_api.py, 0.6's num_processes), replayed against corral, per start method."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -139,3 +141,32 @@ def test_bad_limits_name_the_argument(kw):
 def test_bad_start_method():
     with pytest.raises(ValueError, match="start_method"):
         corral.call(workloads.noop, start_method="thread")
+
+
+PROCESS_COUNT = """
+import sys
+sys.path.insert(0, {here!r})
+import corral, workloads
+try:
+    corral.call(workloads.fork_many, 6, 1.0, tasks=4, wall_time=60, backend="rlimit")
+except BlockingIOError as e:
+    r = e.corral_result
+    # RLIMIT_NPROC counts every process of the user: this caller, the child, 2 forks
+    print("refused", r.enforcement["tasks"], corral.call(workloads.fork_many, 2, 0.1, tasks=4, backend="rlimit"))
+"""
+
+
+def test_process_count_unprivileged_rlimit(tmp_path):
+    """The same case as an unprivileged caller on the rlimit rung, where RLIMIT_NPROC binds."""
+    if os.getuid() != 0:
+        pytest.skip("switches to an unprivileged user: needs root")
+    # A uid nobody else on the host uses: RLIMIT_NPROC counts all of its processes.
+    uid = 40000 + os.getpid() % 20000
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), HOME="/")
+    out = subprocess.run([sys.executable, "-c", PROCESS_COUNT.format(here=here)], user=uid, group=uid,
+                         extra_groups=[], cwd="/", env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         timeout=120 * SLOW)
+    text = out.stdout.decode()
+    assert out.returncode == 0, text
+    assert text.split() == ["refused", "rlimit-nproc", "2"], text

@@ -16,9 +16,14 @@ from conftest import SLOW, STARTUP, startup
 
 def test_sigterm_handler_gets_its_grace(limits, start_method, tmp_path):
     marker = tmp_path / "marker"
-    with pytest.raises(corral.WallTimeout) as e:
-        corral.call(workloads.sigterm_graceful, str(marker), 0.05, wall_time=startup(start_method), grace=5 * SLOW,
-                    start_method=start_method, **limits)
+    wall = startup(start_method)
+    for _ in range(4):
+        with pytest.raises(corral.WallTimeout) as e:
+            corral.call(workloads.sigterm_graceful, str(marker), 0.05, wall_time=wall, grace=5 * SLOW,
+                        start_method=start_method, **limits)
+        if os.path.exists(str(marker) + ".armed"):
+            break
+        wall *= 2  # a loaded host: the interpreter had not reached the function yet
     r = e.value.result
     assert marker.read_text() == "cleaned up after SIGTERM\n"
     # It left within its grace: SIGTERM was the only signal sent, no SIGKILL.

@@ -105,6 +105,8 @@ def sigterm_graceful(marker, grace_work=0.05):
             f.write("cleaned up after SIGTERM\n")
         sys.exit(0)
     signal.signal(signal.SIGTERM, on_term)
+    with open(marker + ".armed", "w"):
+        pass
     time.sleep(60)
 
 

@@ -67,6 +67,13 @@ static void test_good_file(void **state) {
         /* settings after the load override it, as options after --policy do */
         assert_int_equal(corral_policy_set(p, "TasksMax", "8", &diag), 0);
         assert_int_equal(p->tasks_max, 8);
+        /* the assignment log (what a client replays to corrald) has the file's lines, in order */
+        size_t n;
+        char *const *log = policy_assignments(p, &n);
+        assert_int_equal(n, 6);
+        assert_string_equal(log[0], "MemoryMax=256M");
+        assert_string_equal(log[3], "MemoryMax=512M");
+        assert_string_equal(log[5], "TasksMax=8");
         corral_policy_free(p);
 
         /* an empty file is a valid policy that changes nothing */

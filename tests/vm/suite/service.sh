@@ -34,7 +34,7 @@ CONF=$SVC/corrald.conf
 cat >"$CONF" <<EOF
 # the service suite's caps
 [Daemon]
-Connections=300
+Connections=800
 Jobs=600
 
 [Quota]
@@ -163,7 +163,7 @@ need_own_cgroup() {
         return 0
 }
 
-plan 36
+plan 37
 
 if ! start_corrald; then
         echo "Bail out! corrald did not start: $(tail -n 5 "$LOG")"
@@ -474,7 +474,13 @@ sleep 0.5
 _rss1=$(rss_kib "$CD_PID")
 _fds1=$(nfds "$CD_PID")
 diag "corrald RSS ${_rss0} KiB before, ${_rss1} KiB after; fds $_fds0 before, $_fds1 after"
-[ $((_rss1 - _rss0)) -le 1024 ] && [ $((_rss0 - _rss1)) -le 1024 ] || fail "RSS ${_rss0} -> ${_rss1} KiB"
+# Under ASan (CR_SANITIZED=1, .ci/run's sanitizer stage) freed memory waits in its
+# quarantine and RSS says nothing about leaks: LeakSanitizer checks those at exit instead.
+if [ "${CR_SANITIZED:-0}" = 1 ]; then
+        diag "(sanitized build: the RSS bound is not checked, LeakSanitizer is)"
+else
+        [ $((_rss1 - _rss0)) -le 1024 ] && [ $((_rss0 - _rss1)) -le 1024 ] || fail "RSS ${_rss0} -> ${_rss1} KiB"
+fi
 [ "$_fds1" = "$_fds0" ] || fail "fds $_fds0 -> $_fds1"
 if [ -n "$SVC_CG" ]; then
         _procs=$(wc -l <"$SVC_CG/supervisor/cgroup.procs" | tr -d ' ')
@@ -482,6 +488,21 @@ if [ -n "$SVC_CG" ]; then
 fi
 _jobs=$(as_user "$P/cr-varlink" "$SOCK" '{"method":"io.corral.Sandbox.Ping"}' | sed -n 's/.*"jobs":\([0-9]*\).*/\1/p')
 [ "$_jobs" = 0 ] || fail "Ping says $_jobs jobs"
+end
+
+begin "bounds: 200 idle connections and 500 concurrent jobs (100 in the VM), all ok, memory given back"
+if [ "$CR_IN_VM" = 1 ]; then _jobs=100 _secs=40; else _jobs=500 _secs=10; fi
+_rss0=$(rss_kib "$CD_PID")
+"$P/cr-clients" "$SOCK" 200 "$_jobs" "$_secs" >"$T_DIR/stdout" 2>"$T_DIR/stderr"
+CR_EXIT=$?
+expect_exit 0
+grep -qx "ok $_jobs of $_jobs" "$T_DIR/stdout" || fail "$(cat "$T_DIR/stdout" "$T_DIR/stderr" | tail -n 3)"
+grep -q "^running $_jobs," "$T_DIR/stdout" || fail "not all ran at once: $(head -n 1 "$T_DIR/stdout")"
+sleep 0.5
+_rss1=$(rss_kib "$CD_PID")
+diag "corrald RSS ${_rss0} KiB before, ${_rss1} KiB after $_jobs concurrent jobs and 200 idle clients"
+[ $((_rss1 - _rss0)) -le 2048 ] || fail "RSS ${_rss0} -> ${_rss1} KiB"
+[ -z "$(run_groups)" ] || fail "run groups left: $(run_groups)"
 end
 
 # ---- lifecycle ----
