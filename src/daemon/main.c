@@ -195,7 +195,13 @@ int main(int argc, char *argv[]) {
         /* Our cgroup, the base of every run group: claimed, locked against a second
          * daemon, and cleared of whatever a corrald that died left running in it. */
         corral_diag diag = {};
-        (void) corral_claim_cgroup(NULL);
+        corral_policy *defaults = NULL;
+        corral_placement pl = {};
+        if (corral_policy_new(&defaults) >= 0 && corral_place(defaults, &pl) >= 0)
+                fprintf(stderr, "corrald: placement: rule %d (%s)%s%s\n", (int) pl.rule,
+                        corral_placement_rule_to_string(pl.rule), pl.base[0] ? ", base " : ": ",
+                        pl.base[0] ? pl.base : pl.fix);
+        corral_policy_free(defaults);
         r = corral_service_claim_base(log_sweep, NULL, &diag);
         if (r == -EBUSY) {
                 fprintf(stderr, "corrald: %s\n", diag.message);

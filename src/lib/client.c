@@ -55,6 +55,11 @@ static int connect_to(const char *path, int *ret) {
                 return negative_errno();
         if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
                 return negative_errno();
+        /* A daemon that accepts but never answers must not hang the caller: the blocking
+         * round trips (connect's Ping, Run's first reply, Kill) give up after 45 s, as
+         * systemd's varlink clients do. The run's own wait is the caller's poll. */
+        struct timeval tv = { .tv_sec = 45 };
+        (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         *ret = TAKE_FD(fd);
         return 0;
 }
