@@ -24,13 +24,13 @@ import warnings
 from . import _child, _corral  # noqa: F401 (_child: the function children's code, loaded before any fork)
 from ._result import (CorralError, CpuTimeout, Exited, InternalError, Interrupted, LimitExceeded,
                       MemoryLimit, RemoteError, RemoteTraceback, Result, ResultError, Signaled,
-                      SpawnError, WallTimeout)
+                      SpawnError, SyscallDenied, WallTimeout)
 
 __all__ = [
     "run", "spawn", "call", "spawn_call", "limit", "Policy", "Job", "Result", "doctor",
     "forkserver_start", "forkserver_stop", "run_async", "call_async", "Executor", "connect", "Client",
     "CorralError", "LimitExceeded", "MemoryLimit", "CpuTimeout", "WallTimeout", "Signaled",
-    "Exited", "Interrupted", "SpawnError", "InternalError", "ResultError", "RemoteError",
+    "SyscallDenied", "Exited", "Interrupted", "SpawnError", "InternalError", "ResultError", "RemoteError",
     "RemoteTraceback", "START_METHODS",
 ]
 
@@ -390,6 +390,9 @@ def _decode_outcome(what, r, blob):
         if r.crash_report:
             msg += "\n" + r.crash_report.rstrip()
         raise Signaled(msg, r)
+    if st == "syscall_denied":
+        d = (r.evidence or {}).get("syscall_denied") or {}
+        raise SyscallDenied("%s: the syscall filter killed it (%s)" % (what, d.get("name", "?")), r)
     if st == "internal_error":
         raise InternalError("%s: %s" % (what, r.error or "internal error"), r)
     # ok or exited: the outcome decides

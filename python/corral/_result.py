@@ -6,7 +6,7 @@ import signal as _signal
 
 __all__ = [
     "Result", "CorralError", "LimitExceeded", "MemoryLimit", "CpuTimeout", "WallTimeout",
-    "Signaled", "Exited", "Interrupted", "SpawnError", "InternalError", "ResultError",
+    "Signaled", "SyscallDenied", "Exited", "Interrupted", "SpawnError", "InternalError", "ResultError",
     "RemoteTraceback", "RemoteError",
 ]
 
@@ -39,6 +39,13 @@ class Result:
         self.stderr = stderr
         self.exit_status = exit_status
         self._output = output
+
+    def __getattr__(self, name):
+        # keys libcorral adds later (syscall_denied, placement, ...) without a release here
+        try:
+            return object.__getattribute__(self, "json")[name]
+        except (KeyError, AttributeError):
+            raise AttributeError("Result has no field %r" % name) from None
 
     @property
     def ok(self):
@@ -109,6 +116,11 @@ class Signaled(CorralError):
     @property
     def crash_report(self):
         return self.result.crash_report if self.result else None
+
+
+class SyscallDenied(CorralError):
+    """status syscall_denied: the syscall filter (SystemCallFilter=) killed the run;
+    ``result.evidence["syscall_denied"]`` names the call."""
 
 
 class Exited(CorralError):

@@ -21,7 +21,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "cgroup.h"
@@ -83,7 +86,7 @@ static bool word_in(const char *list, const char *word) {
  * The cgroup2 mount this process sees: prefer /sys/fs/cgroup (unified layout), else the
  * first one (hybrid layouts mount it at /sys/fs/cgroup/unified).
  */
-static int find_mount(char **ret_mount, char **ret_root, bool *ret_ro) {
+static int find_mount_uncached(char **ret_mount, char **ret_root, bool *ret_ro) {
         _cleanup_free_ char *line = NULL;
         _cleanup_free_ char *best = NULL, *best_root = NULL;
         bool best_ro = false;
@@ -117,6 +120,59 @@ static int find_mount(char **ret_mount, char **ret_root, bool *ret_ro) {
         *ret_mount = TAKE_PTR(best);
         *ret_root = TAKE_PTR(best_root);
         *ret_ro = best_ro;
+        return 0;
+}
+
+/* The mount found last, kept for the process: mountinfo costs the kernel a line per mount
+ * and a run looks it up two or three times (claim, then each cgroup rung). It is checked
+ * with one statfs() before use: still cgroup2 there, and still writable or not. */
+static pthread_mutex_t mount_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *mount_cached, *mount_root_cached;
+static bool mount_ro_cached;
+
+static bool mount_still_valid(const char *mount, bool ro) {
+        struct statfs sfs;
+        if (statfs(mount, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)
+                return false;
+        return !!(sfs.f_flags & ST_RDONLY) == ro;
+}
+
+static int find_mount(char **ret_mount, char **ret_root, bool *ret_ro) {
+        _cleanup_free_ char *mount = NULL, *root = NULL;
+        bool ro;
+        int r;
+
+        pthread_mutex_lock(&mount_lock);
+        if (mount_cached && mount_still_valid(mount_cached, mount_ro_cached)) {
+                mount = strdup(mount_cached);
+                root = strdup(mount_root_cached);
+                ro = mount_ro_cached;
+                pthread_mutex_unlock(&mount_lock);
+                if (!mount || !root)
+                        return -ENOMEM;
+                goto out;
+        }
+        pthread_mutex_unlock(&mount_lock);
+
+        r = find_mount_uncached(&mount, &root, &ro);
+        if (r < 0)
+                return r;
+        pthread_mutex_lock(&mount_lock);
+        free(mount_cached);
+        free(mount_root_cached);
+        mount_cached = strdup(mount);
+        mount_root_cached = strdup(root);
+        if (!mount_cached || !mount_root_cached) {
+                free(mount_cached);
+                free(mount_root_cached);
+                mount_cached = mount_root_cached = NULL;
+        }
+        mount_ro_cached = ro;
+        pthread_mutex_unlock(&mount_lock);
+out:
+        *ret_mount = TAKE_PTR(mount);
+        *ret_root = TAKE_PTR(root);
+        *ret_ro = ro;
         return 0;
 }
 

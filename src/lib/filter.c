@@ -33,7 +33,52 @@
 
 #include "filter.h"
 #include "macro.h"
+#include "dlopen.h"
 #include "parse.h"
+
+/* libseccomp is loaded on first use (dlopen.h): only runs and policies with a filter pay
+ * for it. Every entry point below that reaches it calls seccomp_dl() first. */
+static DL_PROTOTYPE(seccomp_syscall_resolve_name_arch);
+static DL_PROTOTYPE(seccomp_syscall_resolve_name);
+static DL_PROTOTYPE(seccomp_arch_native);
+static DL_PROTOTYPE(seccomp_syscall_resolve_num_arch);
+static DL_PROTOTYPE(seccomp_release);
+static DL_PROTOTYPE(seccomp_rule_add);
+static DL_PROTOTYPE(seccomp_export_bpf);
+static DL_PROTOTYPE(seccomp_init);
+static DL_PROTOTYPE(seccomp_attr_set);
+static DL_PROTOTYPE(seccomp_arch_add);
+
+static const dl_symbol libseccomp_symbols[] = {
+        DL_SYMBOL(seccomp_syscall_resolve_name_arch),
+        DL_SYMBOL(seccomp_syscall_resolve_name),
+        DL_SYMBOL(seccomp_arch_native),
+        DL_SYMBOL(seccomp_syscall_resolve_num_arch),
+        DL_SYMBOL(seccomp_release),
+        DL_SYMBOL(seccomp_rule_add),
+        DL_SYMBOL(seccomp_export_bpf),
+        DL_SYMBOL(seccomp_init),
+        DL_SYMBOL(seccomp_attr_set),
+        DL_SYMBOL(seccomp_arch_add),
+};
+
+static pthread_once_t libseccomp_once = PTHREAD_ONCE_INIT;
+static void *libseccomp_handle;
+static int libseccomp_result;
+static char libseccomp_why[200];
+
+static void libseccomp_load(void) {
+        libseccomp_result = dl_open_table("libseccomp.so.2", &libseccomp_handle, libseccomp_symbols,
+                                          ELEMENTSOF(libseccomp_symbols), libseccomp_why, sizeof libseccomp_why);
+}
+
+/* 0, or -EOPNOTSUPP with why (when non-NULL) saying libseccomp is missing. */
+static int seccomp_dl(char *why) {
+        pthread_once(&libseccomp_once, libseccomp_load);
+        if (libseccomp_result < 0 && why)
+                snprintf(why, PARSE_WHY_MAX, "%s", libseccomp_why);
+        return libseccomp_result;
+}
 
 /*
  * corral's groups. They follow the names and the spirit of systemd's (systemd.exec(5))
@@ -200,7 +245,7 @@ static const char *arch_name(uint32_t token) {
 /* A name libseccomp knows on some ABI, even if not on this one. */
 static bool known_anywhere(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(arches); i++)
-                if (seccomp_syscall_resolve_name_arch(arches[i].token, name) != __NR_SCMP_ERROR)
+                if (sym_seccomp_syscall_resolve_name_arch(arches[i].token, name) != __NR_SCMP_ERROR)
                         return true;
         return false;
 }
@@ -264,7 +309,7 @@ static int apply_token(policy_filter *f, const char *tok, bool adding, int16_t v
                 return 0;
         }
 
-        int nr = seccomp_syscall_resolve_name(tok);
+        int nr = sym_seccomp_syscall_resolve_name(tok);
         if (nr == __NR_SCMP_ERROR) {
                 if (!known_anywhere(tok))
                         return why_fail(why, "unknown system call '%s'", tok);
@@ -294,6 +339,9 @@ int filter_parse_filter(policy_filter *f, const char *value, char *why) {
                 *f = t;
                 return 0;
         }
+        r = seccomp_dl(why);
+        if (r < 0)
+                return r;
         if (*value == '~') {
                 invert = true;
                 value++;
@@ -355,9 +403,15 @@ int filter_parse_error_number(policy_filter *f, const char *value, char *why) {
 }
 
 int filter_parse_architectures(policy_filter *f, const char *value, char *why) {
-        const char *native = arch_name(seccomp_arch_native());
+        const char *native;
         char word[32];
         size_t len;
+        int r;
+
+        r = seccomp_dl(why);
+        if (r < 0)
+                return r;
+        native = arch_name(sym_seccomp_arch_native());
 
         value += strspn(value, " \t\n\r");
         len = strcspn(value, " \t\n\r");
@@ -382,6 +436,8 @@ int filter_format(const policy_filter *f, char **ret) {
         size_t size = 0;
         FILE *m;
 
+        if (f->set && seccomp_dl(NULL) < 0)
+                return -EOPNOTSUPP;
         m = open_memstream(&buf, &size);
         if (!m)
                 return -ENOMEM;
@@ -393,7 +449,7 @@ int filter_format(const policy_filter *f, char **ret) {
                         char *name;
                         if (!f->entry[nr])
                                 continue;
-                        name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+                        name = sym_seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
                         fprintf(m, "%s%s", first ? "" : " ", name ? name : "?");
                         if (f->entry[nr] > 0)
                                 fprintf(m, ":%s", filter_errno_name(f->entry[nr]));
@@ -411,7 +467,10 @@ int filter_format(const policy_filter *f, char **ret) {
 
 /* ---- building the program ---- */
 
-DEFINE_POINTER_CLEANUP(void, seccomp_release)
+static void seccomp_releasep(void **p) {
+        if (*p)
+                sym_seccomp_release(*p);
+}
 
 static bool always_allowed(const char *name) {
         /* The child calls these after loading the filter; a filter that denied them could
@@ -421,31 +480,31 @@ static bool always_allowed(const char *name) {
 
 static int add_rules(scmp_filter_ctx ctx, const policy_filter *f, char *why) {
         const uint32_t deny = SCMP_ACT_NOTIFY;
-        int sendmsg_nr = seccomp_syscall_resolve_name("sendmsg");
+        int sendmsg_nr = sym_seccomp_syscall_resolve_name("sendmsg");
         int r;
 
         for (int nr = 0; nr < POLICY_SYSCALL_MAX; nr++) {
-                _cleanup_free_ char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+                _cleanup_free_ char *name = sym_seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
                 bool listed = f->entry[nr] != 0;
 
                 if (!name)
                         continue;
                 if (always_allowed(name)) {
                         if (f->allow_list)
-                                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+                                r = sym_seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
                         else
                                 r = 0;
                 } else if (nr == sendmsg_nr) {
                         if (f->allow_list)
-                                r = listed ? seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) :
-                                             seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+                                r = listed ? sym_seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) :
+                                             sym_seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
                                                               SCMP_A0_64(SCMP_CMP_EQ, FILTER_NOTIFY_SEND_FD));
                         else
-                                r = listed ? seccomp_rule_add(ctx, deny, nr, 1,
+                                r = listed ? sym_seccomp_rule_add(ctx, deny, nr, 1,
                                                               SCMP_A0_64(SCMP_CMP_NE, FILTER_NOTIFY_SEND_FD)) :
                                              0;
                 } else if (listed)
-                        r = seccomp_rule_add(ctx, f->allow_list ? SCMP_ACT_ALLOW : deny, nr, 0);
+                        r = sym_seccomp_rule_add(ctx, f->allow_list ? SCMP_ACT_ALLOW : deny, nr, 0);
                 else
                         r = 0;
                 if (r < 0)
@@ -463,7 +522,7 @@ static int export_bpf(scmp_filter_ctx ctx, filter_prog **ret, char *why) {
         fd = memfd_create("corral-filter", MFD_CLOEXEC);
         if (fd < 0)
                 return why_fail(why, "memfd_create: %m");
-        r = seccomp_export_bpf(ctx, fd);
+        r = sym_seccomp_export_bpf(ctx, fd);
         if (r < 0)
                 return why_fail(why, "libseccomp: export: %s", strerror(-r));
         if (fstat(fd, &st) < 0)
@@ -493,24 +552,27 @@ int filter_compile(const policy_filter *f, filter_prog **ret, char *why) {
 
         if (!f->set && !f->arch_native)
                 return why_fail(why, "no filter to build");
+        r = seccomp_dl(why);
+        if (r < 0)
+                return r;
 
         /* A filter that only restricts architectures is a deny-list of nothing. */
-        ctx = seccomp_init(f->set && f->allow_list ? deny : SCMP_ACT_ALLOW);
+        ctx = sym_seccomp_init(f->set && f->allow_list ? deny : SCMP_ACT_ALLOW);
         if (!ctx)
                 return why_fail(why, "libseccomp: seccomp_init failed");
         /* The child sets no_new_privs itself, before loading. */
-        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+        r = sym_seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
         if (r >= 0)
-                r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, f->arch_native ? deny : SCMP_ACT_KILL_PROCESS);
+                r = sym_seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, f->arch_native ? deny : SCMP_ACT_KILL_PROCESS);
         if (r < 0)
                 return why_fail(why, "libseccomp: attributes: %s", strerror(-r));
 
         /* Without SystemCallArchitectures=native the same rules cover the compat ABIs
          * (int 0x80, x32), so that they are no way around the filter. */
-        if (!f->arch_native && seccomp_arch_native() == SCMP_ARCH_X86_64) {
-                r = seccomp_arch_add(ctx, SCMP_ARCH_X86);
+        if (!f->arch_native && sym_seccomp_arch_native() == SCMP_ARCH_X86_64) {
+                r = sym_seccomp_arch_add(ctx, SCMP_ARCH_X86);
                 if (r >= 0)
-                        r = seccomp_arch_add(ctx, SCMP_ARCH_X32);
+                        r = sym_seccomp_arch_add(ctx, SCMP_ARCH_X32);
                 if (r < 0 && r != -EEXIST)
                         return why_fail(why, "libseccomp: adding the compat ABIs: %s", strerror(-r));
         }
@@ -536,8 +598,17 @@ filter_prog *filter_prog_free(filter_prog *p) {
 #define X32_SYSCALL_BIT 0x40000000
 
 void filter_judge(const policy_filter *f, uint32_t audit_arch, int nr, filter_verdict *ret) {
-        uint32_t native = seccomp_arch_native(), arch = audit_arch;
+        uint32_t native, arch = audit_arch;
         char *name;
+
+        if (seccomp_dl(NULL) < 0) {
+                /* unreachable: a filter was compiled with it, but never leave ret unset */
+                *ret = (filter_verdict){ .errno_answer = f->error_number };
+                snprintf(ret->arch, sizeof ret->arch, "?");
+                snprintf(ret->name, sizeof ret->name, "syscall_%d", nr);
+                return;
+        }
+        native = sym_seccomp_arch_native();
 
         if (arch == SCMP_ARCH_X86_64 && (nr & X32_SYSCALL_BIT))
                 arch = SCMP_ARCH_X32;
@@ -545,7 +616,7 @@ void filter_judge(const policy_filter *f, uint32_t audit_arch, int nr, filter_ve
         *ret = (filter_verdict){ .errno_answer = f->error_number };
         snprintf(ret->arch, sizeof ret->arch, "%s", arch_name(arch));
 
-        name = seccomp_syscall_resolve_num_arch(arch, nr);
+        name = sym_seccomp_syscall_resolve_num_arch(arch, nr);
         if (name)
                 snprintf(ret->name, sizeof ret->name, "%s", name);
         else
@@ -556,7 +627,7 @@ void filter_judge(const policy_filter *f, uint32_t audit_arch, int nr, filter_ve
                 ret->errno_answer = 0;
         } else if (name) {
                 /* A per-entry errno, found by name so the compat ABIs' numbers map too. */
-                int native_nr = arch == native ? nr : seccomp_syscall_resolve_name(name);
+                int native_nr = arch == native ? nr : sym_seccomp_syscall_resolve_name(name);
                 if (native_nr >= 0 && native_nr < POLICY_SYSCALL_MAX && f->entry[native_nr] > 0)
                         ret->errno_answer = f->entry[native_nr];
         }

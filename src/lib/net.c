@@ -27,10 +27,61 @@
 #include <netlink/route/link.h>
 #include <netlink/socket.h>
 
+#include "dlopen.h"
 #include "macro.h"
 #include "net.h"
 
 /* libnl's -NLE_* to -errno, at the boundary. */
+/* libnl is loaded on first use (dlopen.h): only runs with PrivateNetwork= pay for it. */
+static DL_PROTOTYPE(nl_geterror);
+static DL_PROTOTYPE(nl_socket_alloc);
+static DL_PROTOTYPE(nl_connect);
+static DL_PROTOTYPE(nl_cache_get_first);
+static DL_PROTOTYPE(nl_cache_nitems);
+static DL_PROTOTYPE(nl_cache_free);
+static DL_PROTOTYPE(nl_socket_free);
+static DL_PROTOTYPE(rtnl_link_alloc_cache);
+static DL_PROTOTYPE(rtnl_link_get_name);
+static DL_PROTOTYPE(rtnl_link_get_flags);
+static DL_PROTOTYPE(rtnl_link_get_kernel);
+static DL_PROTOTYPE(rtnl_link_alloc);
+static DL_PROTOTYPE(rtnl_link_set_flags);
+static DL_PROTOTYPE(rtnl_link_change);
+static DL_PROTOTYPE(rtnl_link_put);
+
+static const dl_symbol libnl_symbols[] = {
+        DL_SYMBOL(nl_geterror),
+        DL_SYMBOL(nl_socket_alloc),
+        DL_SYMBOL(nl_connect),
+        DL_SYMBOL(nl_cache_get_first),
+        DL_SYMBOL(nl_cache_nitems),
+        DL_SYMBOL(nl_cache_free),
+        DL_SYMBOL(nl_socket_free),
+};
+static const dl_symbol libnl_route_symbols[] = {
+        DL_SYMBOL(rtnl_link_alloc_cache),
+        DL_SYMBOL(rtnl_link_get_name),
+        DL_SYMBOL(rtnl_link_get_flags),
+        DL_SYMBOL(rtnl_link_get_kernel),
+        DL_SYMBOL(rtnl_link_alloc),
+        DL_SYMBOL(rtnl_link_set_flags),
+        DL_SYMBOL(rtnl_link_change),
+        DL_SYMBOL(rtnl_link_put),
+};
+
+static pthread_once_t libnl_once = PTHREAD_ONCE_INIT;
+static void *libnl_handle, *libnl_route_handle;
+static int libnl_result;
+static char libnl_why[200];
+
+static void libnl_load(void) {
+        libnl_result = dl_open_table("libnl-3.so.200", &libnl_handle, libnl_symbols, ELEMENTSOF(libnl_symbols),
+                                     libnl_why, sizeof libnl_why);
+        if (libnl_result >= 0)
+                libnl_result = dl_open_table("libnl-route-3.so.200", &libnl_route_handle, libnl_route_symbols,
+                                             ELEMENTSOF(libnl_route_symbols), libnl_why, sizeof libnl_why);
+}
+
 static int nl_to_errno(int nle) {
         switch (nle < 0 ? -nle : nle) {
         case NLE_PERM:
@@ -50,7 +101,7 @@ static int nl_to_errno(int nle) {
 }
 
 static int why_nl(char *why, const char *what, int nle) {
-        snprintf(why, NET_WHY_MAX, "%s: %s", what, nl_geterror(nle));
+        snprintf(why, NET_WHY_MAX, "%s: %s", what, sym_nl_geterror(nle));
         return nl_to_errno(nle);
 }
 
@@ -61,53 +112,58 @@ static int lo_up(bool check_only, bool *ret_pristine, char *why) {
         struct nl_cache *links = NULL;
         int r;
 
-        sk = nl_socket_alloc();
+        pthread_once(&libnl_once, libnl_load);
+        if (libnl_result < 0) {
+                snprintf(why, NET_WHY_MAX, "%s", libnl_why);
+                return libnl_result;
+        }
+        sk = sym_nl_socket_alloc();
         if (!sk) {
                 snprintf(why, NET_WHY_MAX, "libnl: out of memory");
                 return -ENOMEM;
         }
-        r = nl_connect(sk, NETLINK_ROUTE);
+        r = sym_nl_connect(sk, NETLINK_ROUTE);
         if (r < 0) {
                 r = why_nl(why, "netlink", r);
                 goto out;
         }
         if (check_only) {
                 /* pristine: exactly one link, lo, up */
-                r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links);
+                r = sym_rtnl_link_alloc_cache(sk, AF_UNSPEC, &links);
                 if (r < 0) {
                         r = why_nl(why, "listing links", r);
                         goto out;
                 }
-                struct rtnl_link *only = (struct rtnl_link *) nl_cache_get_first(links);
-                *ret_pristine = nl_cache_nitems(links) == 1 && only &&
-                                strcmp(rtnl_link_get_name(only), "lo") == 0 &&
-                                (rtnl_link_get_flags(only) & IFF_UP);
+                struct rtnl_link *only = (struct rtnl_link *) sym_nl_cache_get_first(links);
+                *ret_pristine = sym_nl_cache_nitems(links) == 1 && only &&
+                                strcmp(sym_rtnl_link_get_name(only), "lo") == 0 &&
+                                (sym_rtnl_link_get_flags(only) & IFF_UP);
                 r = 0;
                 goto out;
         }
-        r = rtnl_link_get_kernel(sk, 0, "lo", &lo);
+        r = sym_rtnl_link_get_kernel(sk, 0, "lo", &lo);
         if (r < 0) {
                 r = why_nl(why, "finding lo", r);
                 goto out;
         }
-        change = rtnl_link_alloc();
+        change = sym_rtnl_link_alloc();
         if (!change) {
                 r = -ENOMEM;
                 snprintf(why, NET_WHY_MAX, "libnl: out of memory");
                 goto out;
         }
-        rtnl_link_set_flags(change, IFF_UP);
-        r = rtnl_link_change(sk, lo, change, 0);
+        sym_rtnl_link_set_flags(change, IFF_UP);
+        r = sym_rtnl_link_change(sk, lo, change, 0);
         if (r < 0)
                 r = why_nl(why, "bringing lo up", r);
 out:
         if (links)
-                nl_cache_free(links);
+                sym_nl_cache_free(links);
         if (change)
-                rtnl_link_put(change);
+                sym_rtnl_link_put(change);
         if (lo)
-                rtnl_link_put(lo);
-        nl_socket_free(sk);
+                sym_rtnl_link_put(lo);
+        sym_nl_socket_free(sk);
         return r;
 }
 

@@ -123,3 +123,16 @@ def test_policy_file_by_path(limits, tmp_path):
     f.write_text("MemoryMax=12Q\n")
     with pytest.raises(ValueError, match="p.policy:1"):
         corral.run(["true"], policy=str(f))
+
+
+def test_syscall_filter_status_and_newer_keys(limits):
+    r = corral.run(["sh", "-c", "echo $PPID"], properties={"SystemCallFilter": "~getppid"}, **limits)
+    assert r.status == "syscall_denied" and r.signal == 9
+    assert r.evidence["syscall_denied"]["name"] == "getppid"
+    with pytest.raises(AttributeError):
+        r.no_such_field
+
+
+def test_syscall_filter_kills_a_spawned_function(limits):
+    with pytest.raises(corral.SyscallDenied, match="getppid"):
+        corral.call(os.getppid, start_method="spawn", properties={"SystemCallFilter": "~getppid"}, **limits)
