@@ -10,8 +10,9 @@
  * Library rows: corral_run() of /bin/true in this process (no CLI start-up), per policy:
  * plain, +SystemCallFilter (untrusted's deny-list, native only), +PrivateNetwork (a fresh
  * namespace each run: corral never reuses one for a root run, see README), +PrivateTmp,
- * +PrivatePIDs, and all of untrusted's isolation together. Network namespaces through
- * net.c directly: a fresh one vs one taken back from the pool. Command rows: whole
+ * +PrivatePIDs, +DynamicUser, +DynamicUser with PrivateNetwork (such runs give their
+ * namespace back, so after the first one it comes from the pool), and all of untrusted's
+ * isolation together. Command rows: whole
  * processes — a bare fork+exec of /bin/true, `corral run` plain and with that isolation,
  * and `bwrap` with the same namespaces (net, pid, ipc, mount: / read-only, /tmp a
  * tmpfs, --die-with-parent; bwrap loads no seccomp filter unless given a compiled one, so
@@ -146,6 +147,9 @@ int main(int argc, char **argv) {
                 { "library: +PrivateNetwork (fresh netns)", S("PrivateNetwork=yes") },
                 { "library: +PrivateTmp", S("PrivateTmp=yes") },
                 { "library: +PrivatePIDs", S("PrivatePIDs=yes") },
+                { "library: +DynamicUser (implies PrivateTmp, PrivateIPC, ProtectSystem=strict)", S("DynamicUser=yes") },
+                { "library: +DynamicUser +PrivateNetwork (netns reused from the pool)",
+                  S("DynamicUser=yes", "PrivateNetwork=yes") },
                 { "library: untrusted's isolation, all of it",
                   S(untrusted_filter, "SystemCallFilter=~unshare setns", "SystemCallArchitectures=native",
                     "PrivateNetwork=yes", "PrivateTmp=yes", "PrivateIPC=yes", "ProtectSystem=strict",
@@ -181,15 +185,18 @@ int main(int argc, char **argv) {
                                 return 1;
                         }
         }
+        /* Each round starts at another variant: whatever the one before leaves behind (a
+         * namespace the kernel tears down later, cold caches) lands on every variant alike. */
         for (int r = 0; r < runs; r++)
-                for (size_t i = 0; i < n; i++) {
+                for (size_t k = 0; k < n; k++) {
+                        size_t i = (k + (size_t) r) % n;
                         if (strstr(vs[i].name, "bwrap") && !have_bwrap)
                                 continue;
                         measure(&vs[i], r);
                 }
 
         printf("| what | median | p90 | ratio | runs |\n|---|---|---|---|---|\n");
-        double lib_base = median(&vs[0]), cmd_base = median(&vs[6]);
+        double lib_base = median(&vs[0]), cmd_base = median(&vs[8]);
         for (size_t i = 0; i < n; i++) {
                 if (strstr(vs[i].name, "bwrap") && !have_bwrap) {
                         printf("| %s | - | - | - | not installed |\n", vs[i].name);

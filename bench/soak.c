@@ -239,6 +239,9 @@ int main(int argc, char **argv) {
         }
         corral_doctor_report rep = {};
         corral_client *client = NULL;
+        /* corrald's baseline before our first connection to it (connect checks it answers). */
+        int d_fds_before = daemon_pid > 0 ? proc_count_fds(daemon_pid) : 0;
+        int d_children_before = daemon_pid > 0 ? count_children(daemon_pid) : 0;
         if (connect_path) {
                 corral_diag diag = {};
                 int r = corral_client_connect(connect_path, &client, &diag);
@@ -265,8 +268,6 @@ int main(int argc, char **argv) {
         }
         long threads_before = status_field("Threads");
         int children_before = count_children(getpid());
-        int d_fds_before = daemon_pid > 0 ? proc_count_fds(daemon_pid) : 0;
-        int d_children_before = daemon_pid > 0 ? count_children(daemon_pid) : 0;
         long d_rss_after_100 = -1;
         int groups_before = rep.cgroup_base[0] ? count_dir(rep.cgroup_base, group_prefix) : 0;
 
@@ -392,7 +393,7 @@ int main(int argc, char **argv) {
         }
         /* corrald closes a finished run's connection and fds on its own schedule: settle. */
         int d_fds_after = daemon_pid > 0 ? proc_count_fds(daemon_pid) : 0;
-        for (int i = 0; i < 100 && daemon_pid > 0 && d_fds_after > d_fds_before; i++) {
+        for (int i = 0; i < 100 && daemon_pid > 0 && d_fds_after != d_fds_before; i++) {
                 usleep(20000);
                 d_fds_after = proc_count_fds(daemon_pid);
         }

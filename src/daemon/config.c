@@ -170,6 +170,7 @@ int config_load(const char *path, bool required, config *ret, char *why, size_t 
                                           reason);
                 if (r < 0) {
                         snprintf(why, why_size, "%s:%u: %s=%s: %s", path, lineno, key, value, reason);
+                        r = -EINVAL; /* malformed or out of range: the file is bad either way */
                         break;
                 }
         }

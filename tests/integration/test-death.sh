@@ -94,7 +94,8 @@ expect_json 'status == signaled' 'signal == 11'
 end
 
 begin "PrivatePIDs=yes: SIGTERM at the wall deadline reaches the program (it cleans up and exits)"
-cr_run -p PrivatePIDs=yes -t 300ms --grace 5s -- "$P/cr-graceful" "$T_DIR/cleaned"
+# the program needs time to install its handler first: more of it under TCG (CR_SLOW)
+cr_run -p PrivatePIDs=yes -t "$((300 * CR_SLOW))ms" --grace 5s -- "$P/cr-graceful" "$T_DIR/cleaned"
 expect_exit 124
 expect_json 'status == wall_timeout' 'evidence.signals_sent.# == 1'
 [ -e "$T_DIR/cleaned" ] || fail "the program did not get SIGTERM (no $T_DIR/cleaned)"

@@ -48,6 +48,8 @@ static void assert_policy_equal(const corral_policy *a, const corral_policy *b, 
         CHECK(output_max);
         CHECK(start_method);
 #undef CHECK
+        if (strcmp(a->cgroup_base, b->cgroup_base) != 0)
+                fail_msg("%s: field cgroup_base is '%s', expected '%s'", ctx, a->cgroup_base, b->cgroup_base);
 }
 
 /* Where a good value lands: a field of the policy and its width. */
@@ -189,6 +191,11 @@ static void test_good(void **state) {
 static const struct {
         const char *key, *value, *message;
 } bad[] = {
+        { "CGroupBase", "corral", "CGroupBase value 'corral': expected an absolute cgroup path (/sys/fs/cgroup/NAME or /NAME)" },
+        { "CGroupBase", "/a/../b", "CGroupBase value '/a/../b': '.' and '..' are not allowed in the path" },
+        { "CGroupBase", "/a/./b", "CGroupBase value '/a/./b': '.' and '..' are not allowed in the path" },
+        { "CGroupBase", "/..", "CGroupBase value '/..': '.' and '..' are not allowed in the path" },
+        { "CGroupBase", "/a\nb", "CGroupBase value '/a?b': control character in the path" },
         { "MemoryMax", "12Q", "MemoryMax value '12Q': unknown unit 'Q'" },
         { "MemoryMax", "0", "MemoryMax value '0': value must be greater than 0" },
         { "MemoryMax", "0K", "MemoryMax value '0K': value must be greater than 0" },
@@ -411,6 +418,26 @@ static void test_diag_bounded(void **state) {
         corral_policy_free(p);
 }
 
+/* CGroupBase=: kept as given (an absolute cgroup path); "" unsets it. */
+static void test_cgroup_base(void **state) {
+        corral_policy *p;
+        assert_int_equal(corral_policy_new(&p), 0);
+        assert_string_equal(p->cgroup_base, "");
+        assert_int_equal(corral_policy_set(p, "CGroupBase", "/sys/fs/cgroup/corral", NULL), 0);
+        assert_string_equal(p->cgroup_base, "/sys/fs/cgroup/corral");
+        assert_int_equal(corral_policy_set(p, "CGroupBase", "/a/..b/.c/", NULL), 0);
+        assert_string_equal(p->cgroup_base, "/a/..b/.c/");
+        assert_int_equal(corral_policy_set(p, "CGroupBase", "", NULL), 0);
+        assert_string_equal(p->cgroup_base, "");
+        char longer[600];
+        memset(longer, 'x', sizeof longer - 1);
+        longer[0] = '/';
+        longer[sizeof longer - 1] = '\0';
+        assert_int_equal(corral_policy_set(p, "CGroupBase", longer, NULL), -EINVAL);
+        assert_string_equal(p->cgroup_base, "");
+        corral_policy_free(p);
+}
+
 static void test_strings(void **state) {
         static const char *const statuses[] = {
                 "ok",          "exited",       "signaled",    "wall_timeout",   "cpu_timeout",
@@ -467,6 +494,7 @@ int main(void) {
                 cmocka_unit_test(test_assignment),
                 cmocka_unit_test(test_diag_bounded),
                 cmocka_unit_test(test_strings),
+                cmocka_unit_test(test_cgroup_base),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # shellcheck shell=sh disable=SC2016
 # service.sh — corrald, the sandbox service: started as root, called by a real
-# unprivileged user (uid 1000 in the VM, 65534 on the host) through `corral run
+# unprivileged user (uid 1000 in the VM, 59999 on the host) through `corral run
 # --connect` and raw varlink messages (cr-varlink).
 #
 # Runs in the cgroup2 VM (tests/vm/init runs every suite/*.sh) and natively as the
@@ -23,8 +23,11 @@ if [ "$(id -u)" != 0 ]; then
         exit 0
 fi
 
-if [ "$CR_IN_VM" = 1 ]; then USR=1000 GRP=1000; else USR=65534 GRP=65534; fi
-OTHER=1001 # a second unprivileged user, in the socket's group too
+# On the host, uids of our own that nothing else runs as: a shared host's other test
+# suites run hostile programs as nobody (65534), and a kill(-1) there reaches every
+# process of that uid, our clients included.
+if [ "$CR_IN_VM" = 1 ]; then USR=1000 GRP=1000 OTHER=1001; else USR=59999 GRP=59999 OTHER=59998; fi
+# OTHER: a second unprivileged user, in the socket's group too
 SVC=$CR_WORK/svc
 mkdir -p "$SVC"
 chmod 0755 "$CR_WORK" "$SVC"
