@@ -1005,3 +1005,74 @@ int cg_claim_own(char why[static CG_WHY_MAX]) {
         }
         return 1;
 }
+
+int cg_mount(char ret_mount[static 512], bool *ret_ro) {
+        _cleanup_free_ char *mount = NULL, *root = NULL;
+        bool ro;
+        int r = find_mount(&mount, &root, &ro);
+        if (r < 0)
+                return r;
+        snprintf(ret_mount, 512, "%s", mount);
+        *ret_ro = ro;
+        return 0;
+}
+
+int cg_own_path(char ret[static 4096]) {
+        _cleanup_free_ char *own = NULL;
+        int r = own_cgroup(&own);
+        if (r < 0)
+                return r;
+        snprintf(ret, 4096, "%s", own);
+        return 0;
+}
+
+bool cg_hybrid_layout(void) {
+        struct statfs fs;
+        return statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == TMPFS_MAGIC &&
+               access("/sys/fs/cgroup/unified", F_OK) == 0;
+}
+
+int cg_missing_controllers(int dirfd, char ret[static 64]) {
+        char avail[512];
+        int r = read_file_at(dirfd, "cgroup.controllers", avail, sizeof avail, NULL);
+        if (r < 0)
+                return r;
+        ret[0] = '\0';
+        for (size_t i = 0; i < ELEMENTSOF(wanted_controllers); i++)
+                if (!word_in(avail, wanted_controllers[i])) {
+                        size_t n = strlen(ret);
+                        snprintf(ret + n, 64 - n, "%s%s", n ? ", " : "", wanted_controllers[i]);
+                }
+        return 0;
+}
+
+int cg_enable_controllers(int dirfd) {
+        char enabled[512];
+        int r = read_file_at(dirfd, "cgroup.subtree_control", enabled, sizeof enabled, NULL);
+        if (r < 0)
+                return r;
+        bool all = true;
+        for (size_t i = 0; i < ELEMENTSOF(wanted_controllers); i++)
+                all = all && word_in(enabled, wanted_controllers[i]);
+        return all ? 0 : write_file_at(dirfd, "cgroup.subtree_control", "+memory +pids +cpu");
+}
+
+int cg_make_group(int dirfd, const char *name, bool *ret_created) {
+        bool created = mkdirat(dirfd, name, 0755) >= 0;
+        if (!created && errno != EEXIST)
+                return negative_errno();
+        if (ret_created)
+                *ret_created = created;
+        return 0;
+}
+
+int cg_remove_empty(int dirfd, const char *name) {
+        return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 ? negative_errno() : 0;
+}
+
+int cg_join(int dirfd, const char *name) {
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        return write_file_at(fd, "cgroup.procs", "0");
+}

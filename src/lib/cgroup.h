@@ -78,3 +78,23 @@ int cg_group_memory_current(cg_group *g, uint64_t *ret_bytes, uint64_t *ret_task
 
 /* Move this process into <own cgroup>/supervisor when it is alone there (corral_claim_cgroup). */
 int cg_claim_own(char why[static CG_WHY_MAX]);
+
+/*
+ * For placement.c, which decides where the base is; the cgroupfs work stays here.
+ * cg_mount: the cgroup2 mount this process sees and whether it is read-only (-ENOENT:
+ * none). cg_own_path: this process's cgroup v2 path ("0::" of /proc/self/cgroup).
+ * cg_hybrid_layout: /sys/fs/cgroup is systemd's hybrid layout (tmpfs + unified/).
+ */
+int cg_mount(char ret_mount[static 512], bool *ret_ro);
+int cg_own_path(char ret[static 4096]);
+bool cg_hybrid_layout(void);
+/* Which of memory, pids, cpu dirfd's cgroup.controllers lacks, as "memory, cpu" ("": none). */
+int cg_missing_controllers(int dirfd, char ret[static 64]);
+/* Enable memory, pids and cpu for dirfd's children where not yet (one write, as the kernel wants). */
+int cg_enable_controllers(int dirfd);
+/* mkdir dirfd/name (an existing group is fine; *ret_created says whether it is new). */
+int cg_make_group(int dirfd, const char *name, bool *ret_created);
+/* rmdir dirfd/name (it must be empty). */
+int cg_remove_empty(int dirfd, const char *name);
+/* Move this process (all its threads) into dirfd/name. */
+int cg_join(int dirfd, const char *name);

@@ -10,28 +10,22 @@
  * costs one base lookup more than no placement at all; the other rules run only when
  * it failed.
  *
- * Kernel interfaces: /proc/self/mountinfo, /proc/self/cgroup, cgroupfs
- * (cgroup.controllers, cgroup.subtree_control, cgroup.procs, mkdir). systemd through
- * sdbus.c. Privilege: rule 4 needs root in the cgroup namespace; only this process is
- * ever moved, and processes of other programs are never touched: a cgroup namespace
- * root that holds them is reported, not evacuated.
+ * Kernel interfaces: none of its own: cgroupfs through cgroup.c (the mount, the own
+ * cgroup, controllers, mkdir, moving itself), systemd through sdbus.c. Privilege: rule
+ * 4 needs root in the cgroup namespace; only this process is ever moved, and processes
+ * of other programs are never touched: a cgroup namespace root that holds them is
+ * reported, not evacuated.
  */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/vfs.h>
 
 #include "cgroup.h"
-#include "fileio.h"
 #include "macro.h"
 #include "placement.h"
 #include "policy.h"
 #include "sdbus.h"
-
-#define CONTROLLERS "+memory +pids +cpu"
-static const char *const wanted[] = { "memory", "pids", "cpu" };
 
 static pthread_mutex_t place_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool placed;
@@ -59,96 +53,15 @@ bool place_current(corral_placement *ret) {
         return have;
 }
 
-static bool word_in(const char *list, const char *word) {
-        size_t n = strlen(word);
-        for (const char *p = list; (p = strstr(p, word)); p += n)
-                if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ' || p[n] == '\n'))
-                        return true;
-        return false;
-}
-
-/* The cgroup2 mount (prefer /sys/fs/cgroup), its root in the hierarchy and read-only flag. */
-static int find_mount(char mount[static 512], char mroot[static 512], bool *ret_ro) {
-        _cleanup_free_ char *line = NULL;
-        size_t cap = 0;
-        bool found = false;
-        FILE *f = fopen("/proc/self/mountinfo", "re");
-        if (!f)
-                return negative_errno();
-        while (getline(&line, &cap, f) > 0) {
-                char root[512], point[512], opts[256];
-                if (!strstr(line, " - cgroup2 "))
-                        continue;
-                if (sscanf(line, "%*s %*s %*s %511s %511s %255s", root, point, opts) != 3)
-                        continue;
-                if (found && strcmp(point, "/sys/fs/cgroup") != 0)
-                        continue;
-                snprintf(mount, 512, "%s", point);
-                snprintf(mroot, 512, "%s", root);
-                *ret_ro = strncmp(opts, "ro,", 3) == 0 || strcmp(opts, "ro") == 0 || strstr(opts, ",ro,") ||
-                          (strlen(opts) > 3 && strcmp(opts + strlen(opts) - 3, ",ro") == 0);
-                found = true;
-        }
-        fclose(f);
-        return found ? 0 : -ENOENT;
-}
-
-static int own_cgroup(char ret[static 4096]) {
-        char buf[4096];
-        int r = read_file_at(AT_FDCWD, "/proc/self/cgroup", buf, sizeof buf, NULL);
-        if (r < 0)
-                return r;
-        for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-                if (strncmp(line, "0::", 3) == 0) {
-                        snprintf(ret, 4096, "%s", line + 3);
-                        return 0;
-                }
-        return -ENOENT;
-}
-
-static bool hybrid_host(void) {
-        struct statfs fs;
-        return statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == 0x01021994 /* TMPFS_MAGIC */ &&
-               access("/sys/fs/cgroup/unified", F_OK) == 0;
-}
-
-/* The missing controllers of dirfd's cgroup.controllers, as "memory, cpu"; "" if none. */
-static int missing_controllers(int dirfd, char missing[static 64]) {
-        char avail[512];
-        int r = read_file_at(dirfd, "cgroup.controllers", avail, sizeof avail, NULL);
-        if (r < 0)
-                return r;
-        missing[0] = '\0';
-        for (size_t i = 0; i < ELEMENTSOF(wanted); i++)
-                if (!word_in(avail, wanted[i])) {
-                        size_t n = strlen(missing);
-                        snprintf(missing + n, 64 - n, "%s%s", n ? ", " : "", wanted[i]);
-                }
-        return 0;
-}
-
-/* Enable memory, pids and cpu below dirfd where not yet: all at once, as the kernel wants. */
-static int enable_controllers(int dirfd) {
-        char enabled[512];
-        int r = read_file_at(dirfd, "cgroup.subtree_control", enabled, sizeof enabled, NULL);
-        if (r < 0)
-                return r;
-        bool all = true;
-        for (size_t i = 0; i < ELEMENTSOF(wanted); i++)
-                all = all && word_in(enabled, wanted[i]);
-        return all ? 0 : write_file_at(dirfd, "cgroup.subtree_control", CONTROLLERS);
-}
-
 /*
  * Make dir (an open cgroup) a base: memory, pids and cpu offered and enabled for its
  * children, then move this process into dir/supervisor.
  */
 static int adopt_base(int dirfd, const char *path, char why[static 512]) {
-        _cleanup_close_ int sup = -EBADF;
         char missing[64];
         int r;
 
-        r = missing_controllers(dirfd, missing);
+        r = cg_missing_controllers(dirfd, missing);
         if (r < 0) {
                 snprintf(why, 512, "cannot read %s/cgroup.controllers: %s", path, strerror(-r));
                 return r;
@@ -158,20 +71,13 @@ static int adopt_base(int dirfd, const char *path, char why[static 512]) {
                          missing, path);
                 return -ENOTSUP;
         }
-        if (mkdirat(dirfd, "supervisor", 0755) < 0 && errno != EEXIST) {
-                r = negative_errno();
+        r = cg_make_group(dirfd, "supervisor", NULL);
+        if (r < 0) {
                 snprintf(why, 512, "cannot create %s/supervisor: %s", path, strerror(-r));
                 return r;
         }
-        sup = openat(dirfd, "supervisor", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (sup < 0) {
-                r = negative_errno();
-                snprintf(why, 512, "cannot open %s/supervisor: %s", path, strerror(-r));
-                return r;
-        }
-        /* Controllers first: once we are in supervisor, dir's own process count is the same
-         * (none of ours), and a failure here leaves us where we were. */
-        r = enable_controllers(dirfd);
+        /* Controllers first: a failure here leaves us where we were. */
+        r = cg_enable_controllers(dirfd);
         if (r < 0) {
                 snprintf(why, 512, "cannot enable memory, pids and cpu in %s/cgroup.subtree_control: %s%s",
                          path, strerror(-r),
@@ -180,7 +86,7 @@ static int adopt_base(int dirfd, const char *path, char why[static 512]) {
                                      : "");
                 return r;
         }
-        r = write_file_at(sup, "cgroup.procs", "0");
+        r = cg_join(dirfd, "supervisor");
         if (r < 0) {
                 snprintf(why, 512, "cannot move into %s/supervisor: %s%s", path, strerror(-r),
                          r == -EACCES || r == -EPERM ? " (no write access to it or to the common "
@@ -207,7 +113,7 @@ static int confirm_base(corral_placement *pl, corral_placement_rule rule) {
          * base cannot write above it; then its writes are no-ops. */
         _cleanup_close_ int fd = open(pl->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd >= 0)
-                (void) enable_controllers(fd);
+                (void) cg_enable_controllers(fd);
         pl->rule = rule;
         return 0;
 }
@@ -234,10 +140,8 @@ static int rule_configured(corral_placement *pl, const char *mount, const char *
 
         bool created = false;
         fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 && errno == ENOENT && mkdir(path, 0755) == 0) {
-                created = true;
+        if (fd < 0 && errno == ENOENT && cg_make_group(AT_FDCWD, path, &created) >= 0)
                 fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        }
         if (fd < 0) {
                 r = negative_errno();
                 snprintf(why, 512, "CGroupBase=%s: cannot open %s: %s", base, path, strerror(-r));
@@ -254,8 +158,8 @@ static int rule_configured(corral_placement *pl, const char *mount, const char *
                 /* A base we made and cannot use is not left behind (its empty supervisor
                  * leaf goes with it). */
                 if (created) {
-                        (void) unlinkat(fd, "supervisor", AT_REMOVEDIR);
-                        (void) rmdir(path);
+                        (void) cg_remove_empty(fd, "supervisor");
+                        (void) cg_remove_empty(AT_FDCWD, path);
                 }
                 return r;
         }
@@ -311,7 +215,7 @@ static int rule_namespace(corral_placement *pl, const char *mount, bool systemd)
                 snprintf(why, 512, "cannot open %s: %s", mount, strerror(-r));
                 return r;
         }
-        r = missing_controllers(root, missing);
+        r = cg_missing_controllers(root, missing);
         if (r < 0) {
                 snprintf(why, 512, "cannot read %s/cgroup.controllers: %s", mount, strerror(-r));
                 return r;
@@ -323,7 +227,7 @@ static int rule_namespace(corral_placement *pl, const char *mount, bool systemd)
         }
         /* The namespace root itself: controllers for its children, which fails EBUSY when
          * other processes sit there (a container root is not exempt; the real root is). */
-        r = enable_controllers(root);
+        r = cg_enable_controllers(root);
         if (r < 0) {
                 snprintf(why, 512, "cannot enable memory, pids and cpu in %s/cgroup.subtree_control: %s%s",
                          mount, strerror(-r),
@@ -332,8 +236,8 @@ static int rule_namespace(corral_placement *pl, const char *mount, bool systemd)
                                      : "");
                 return r;
         }
-        if (mkdirat(root, "corral", 0755) < 0 && errno != EEXIST) {
-                r = negative_errno();
+        r = cg_make_group(root, "corral", NULL);
+        if (r < 0) {
                 snprintf(why, 512, "cannot create %s/corral: %s", mount, strerror(-r));
                 return r;
         }
@@ -358,7 +262,7 @@ static void explain_fallback(corral_placement *pl, int mount_r, bool ro, const c
         if (mount_r == -ENOENT)
                 snprintf(fix, 512, "no cgroup v2 is mounted: mount it (mount -t cgroup2 none /sys/fs/cgroup) or boot "
                                    "a kernel with cgroup v2 (Linux >= 4.5, systemd.unified_cgroup_hierarchy=1)");
-        else if (hybrid_host())
+        else if (cg_hybrid_layout())
                 snprintf(fix, 512, "hybrid cgroup layout (cgroup v1 owns memory, pids and cpu): boot with "
                                    "systemd.unified_cgroup_hierarchy=1 on the kernel command line");
         else if (ro)
@@ -390,7 +294,7 @@ static void explain_fallback(corral_placement *pl, int mount_r, bool ro, const c
 
 _public_ int corral_place(const corral_policy *p, corral_placement *ret) {
         corral_placement pl = {};
-        char mount[512] = "", mroot[512], own[4096] = "";
+        char mount[512] = "", own[4096] = "";
         bool ro = false;
 
         if (!p)
@@ -412,8 +316,8 @@ _public_ int corral_place(const corral_policy *p, corral_placement *ret) {
         if (rule_own(&pl) >= 0)
                 goto done;
 
-        int mount_r = find_mount(mount, mroot, &ro);
-        (void) own_cgroup(own);
+        int mount_r = cg_mount(mount, &ro);
+        (void) cg_own_path(own);
         bool systemd = sdbus_manager_reachable();
         if (mount_r < 0 || ro) {
                 const char *w = mount_r < 0 ? "no cgroup2 filesystem is mounted" : "the cgroup2 mount is read-only";

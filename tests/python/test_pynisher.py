@@ -10,7 +10,7 @@ import pytest
 
 import corral
 import workloads
-from conftest import SLOW, STARTUP, actual_backend, startup
+from conftest import IN_VM, SLOW, STARTUP, actual_backend, startup
 
 LIMIT = 256 * workloads.MiB
 
@@ -160,6 +160,8 @@ def test_process_count_unprivileged_rlimit(tmp_path):
     """The same case as an unprivileged caller on the rlimit rung, where RLIMIT_NPROC binds."""
     if os.getuid() != 0:
         pytest.skip("switches to an unprivileged user: needs root")
+    if IN_VM:
+        pytest.skip("a native-rung case; in the VM pids.max does it (test_process_count)")
     # A uid nobody else on the host uses: RLIMIT_NPROC counts all of its processes.
     uid = 40000 + os.getpid() % 20000
     here = os.path.dirname(os.path.abspath(__file__))
