@@ -93,5 +93,10 @@ int main(int argc, char *argv[]) {
                 }
         }
         printf("ok %llu of %llu\n", (unsigned long long) ok, (unsigned long long) jobs);
+        free(job);
+        free(pfd);
+        corral_spawn_attr_free(a);
+        corral_policy_free(p);
+        corral_client_free(c);
         return ok == jobs ? 0 : 1;
 }
