@@ -6,45 +6,45 @@
  * 0 or an errno; the first failure is written as (step, errno, detail) to the CLOEXEC
  * report pipe and the child _exits 127, so the parent names the step that failed.
  *
- * THE ORDER, and why (a slot marked "later" is where that step goes when it lands):
+ * THE ORDER, and why (setup_plan_build() below builds exactly this; bracketed steps are
+ * in the plan only when the request asks for them):
  *
- *   1. cgroup       join the run group (only when clone3 could not start us in it), first:
+ *   1. cgroup       [a run group; clone3 could not start us in it] join it first:
  *                   everything after, and every descendant, is accounted and killable.
  *   2. session      setsid: the run's own session and process group; the rlimit rung
  *                   finds escaped members by session id.
  *   3. signals      default dispositions, empty mask: the supervisor may ignore or block
  *                   signals (signalfd), the run must not inherit that.
- *      pdeathsig (pol) — PR_SET_PDEATHSIG after the signal reset (a reset would not
- *                   clear it, but its signal must have its default action), then check
- *                   getppid() against the parent's pid for a parent that already died.
- *      later: namespaces (pol) — unshare() of user/mount/pid/ipc/uts/net, before
- *                   anything that must happen inside them; a user namespace first of all.
- *      later: mounts (pol) — private propagation, then the policy's mounts: needs the
- *                   mount namespace and still all privileges.
- *      later: network (pol) — loopback up in the new netns (prepared by net.c in the
- *                   parent where possible); needs CAP_NET_ADMIN, so before credentials.
- *   4. rlimits      setrlimit: after the steps that may need to raise a limit with
- *                   privilege, before the credentials drop (raising a hard limit needs
- *                   CAP_SYS_RESOURCE).
- *   5. credentials  setgroups, setresgid, setresuid, in that order (groups need
- *                   CAP_SETGID, which setresuid drops); after mounts and network, which
- *                   need privilege. corrald's runs (the caller's uid/gid/groups); pol's
- *                   User=/Group= reuse it.
- *   6. chdir        after credentials, so the directory is checked with the run's own
- *                   rights (systemd does the same for WorkingDirectory=).
- *   7. stdio        dup2 the run's stdin/stdout/stderr onto 0-2 (svc may open them from
- *                   paths here, with the run's credentials).
- *   8. fds          everything above 2 close-on-exec (close_range, 5.11); function mode
+ *   4. pdeathsig    [isolation] PR_SET_PDEATHSIG after the signal reset (its signal must
+ *                   have its default action), then getppid() against the parent's pid for
+ *                   a parent that already died.
+ *   5. namespaces   [isolation: namespaces] unshare() of user/mount/pid/ipc/uts/net, or
+ *                   setns() into the netns prepared in the parent (net.c brought its
+ *                   loopback up there): before anything that must happen inside them.
+ *   6. mounts       [namespaces with mounts] private propagation, then the policy's
+ *                   mounts: needs the mount namespace and still all privileges.
+ *   7. pidns init   [PrivatePIDs=] after the mounts (pid 1 mounted the namespace's /proc):
+ *                   pid 1 stays behind as corral's init, pid 2 goes on from here.
+ *   8. rlimits      [a plan] setrlimit: before the credentials drop (raising a hard limit
+ *                   needs CAP_SYS_RESOURCE).
+ *   9. credentials  [corrald's client, User=, DynamicUser=] setgroups, setresgid,
+ *                   setresuid, in that order (groups need CAP_SETGID, which setresuid
+ *                   drops); after mounts and network, which need privilege.
+ *  10. chdir        [a cwd] after credentials, so the directory is checked with the run's
+ *                   own rights (systemd does the same for WorkingDirectory=).
+ *  11. pdeathsig    [credentials and isolation] again: a uid change clears it.
+ *  12. stdio        dup2 the run's stdin/stdout/stderr onto 0-2.
+ *  13. fds          everything above 2 close-on-exec (close_range, 5.11); function mode
  *                   closes all but the kept fds and the report pipe.
- *      later: no_new_privs (pol) — after the credentials change (a setuid would be
- *                   refused under a seccomp filter), before seccomp: loading a filter
- *                   without CAP_SYS_ADMIN requires it.
- *      later: seccomp (pol) — LAST before exec: the filter would otherwise restrict the
- *                   set-up's own system calls; the program runs under it from its first
- *                   instruction. Its BPF is compiled in the parent (filter.c); the child
- *                   only loads it.
- *   9. exec         execve; or, in function mode, close the report pipe (EOF: set-up done)
- *                   and run the function.
+ *  14. seccomp      [SystemCallFilter=] LAST before exec: no_new_privs first (loading a
+ *                   filter without CAP_SYS_ADMIN requires it, and it comes after the
+ *                   credentials change, which a filter could refuse), then the filter,
+ *                   whose BPF was compiled in the parent (filter.c); the set-up's own
+ *                   calls are never filtered and the program runs under it from its first
+ *                   instruction. Without a filter, [NoNewPrivileges=] sets only
+ *                   no_new_privs here.
+ *  15. exec         execve; or, in function mode, close the report pipe (EOF: set-up done)
+ *                   and run the function (job.c builds isolation steps for commands only).
  *
  * Adding a step: a SPAWN_STEP_ value (append: the value crosses a pipe), a row in
  * steps[] with its name and function, and one line in setup_plan_build() at its slot,

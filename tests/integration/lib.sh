@@ -386,6 +386,14 @@ kill_pids() {
 
 # ---- cgroups ----
 
+# CR_MEMCG_FORCED: how far memory.peak may pass memory.max by the kernel's own rules.
+# try_charge_memcg() charges an allocation that must not fail (__GFP_NOFAIL, __GFP_HIGH:
+# page tables and kernel memory of a task being OOM-killed) past the limit instead of
+# refusing it; seen in the systemd VM: one page over MemoryMax=64M with oom_kill 2. The
+# allowance is one charge batch (MEMCG_CHARGE_BATCH, 64 pages): far below what a real
+# overshoot (no limit, or the wrong group) would show.
+CR_MEMCG_FORCED=$((64 * 4096))
+
 # cg_list: every run-* group under the base (up to three levels down).
 cg_list() {
         for _g in "$CR_CG_BASE"/run-* "$CR_CG_BASE"/*/run-* "$CR_CG_BASE"/*/*/run-*; do
