@@ -276,6 +276,12 @@ static void run_method(client *c, vl_call *call) {
                 const char *eq = strchr(*a, '=');
                 char key[64];
                 snprintf(key, sizeof key, "%.*s", eq ? (int) (eq - *a) : 0, *a);
+                /* corrald's base is its own, chosen once at start-up: a request that moved it
+                 * would move the daemon (placement migrates this process) and every later run. */
+                if (eq && strcmp(key, "CGroupBase") == 0) {
+                        permission_denied(c, call, "CGroupBase= is corrald's own start-up setting, not a request's");
+                        goto out;
+                }
                 if (eq && auth_root_only_key(key) && c->vl.uid != 0) {
                         char why[128];
                         snprintf(why, sizeof why, "%s= is for root only", key);
@@ -288,6 +294,11 @@ static void run_method(client *c, vl_call *call) {
                         goto out;
                 }
         }
+        /* The namespace and mount keys a client may set are applied with the daemon's
+         * privileges before the run becomes the caller: a setuid program must never run in a
+         * file system view that root built on a user's request. */
+        if (c->vl.uid != 0 && corral_policy_set(p, "NoNewPrivileges", "yes", &diag) < 0)
+                goto oom;
         if (s->stopping) {
                 unavailable(c, call, "corrald is shutting down");
                 goto out;

@@ -166,7 +166,7 @@ need_own_cgroup() {
         return 0
 }
 
-plan 37
+plan 39
 
 if ! start_corrald; then
         echo "Bail out! corrald did not start: $(tail -n 5 "$LOG")"
@@ -331,6 +331,20 @@ crun -p Backend=rlimit -- true
 expect_exit 125
 expect_stderr_contains "PermissionDenied"
 expect_stderr_contains "Backend"
+end
+
+begin "CGroupBase= in a request is refused (it would move corrald and every later run)"
+crun -p CGroupBase=/sys/fs/cgroup/elsewhere -- true
+expect_exit 125
+expect_stderr_contains "PermissionDenied"
+expect_stderr_contains "CGroupBase"
+end
+
+begin "a non-root client's run has no_new_privs (no setuid program under a view root built)"
+crun -- grep NoNewPrivs /proc/self/status
+expect_exit 0
+expect_stdout_contains "NoNewPrivs:	1"
+expect_json 'status == ok' 'enforcement.no_new_privileges == prctl'
 end
 
 begin "Kill of another user's job: PermissionDenied; the owner's Kill: interrupted, exit 130"
