@@ -368,6 +368,17 @@ int cg_base_find(bool want_controllers, cg_base **ret, char why[static CG_WHY_MA
         return 0;
 }
 
+/* "run-<pid>.<n>" of a corral process that is gone (not ours, not alive, not unknowable). */
+static bool is_dead_run_group(const char *name) {
+        char *end;
+        if (strncmp(name, "run-", 4) != 0)
+                return false;
+        long pid = strtol(name + 4, &end, 10);
+        if (pid <= 0 || *end != '.' || pid == getpid())
+                return false;
+        return kill((pid_t) pid, 0) < 0 && errno == ESRCH;
+}
+
 void cg_base_sweep(cg_base *b) {
         static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
         static char *swept;
@@ -388,14 +399,8 @@ void cg_base_sweep(cg_base *b) {
                 return;
         }
         for (struct dirent *de; (de = readdir(d));) {
-                char *end;
-                if (strncmp(de->d_name, "run-", 4) != 0)
+                if (!is_dead_run_group(de->d_name))
                         continue;
-                long pid = strtol(de->d_name + 4, &end, 10);
-                if (pid <= 0 || *end != '.' || pid == getpid())
-                        continue;
-                if (kill((pid_t) pid, 0) == 0 || errno != ESRCH)
-                        continue; /* its corral lives (or is not ours to judge) */
                 (void) unlinkat(b->dirfd, de->d_name, AT_REMOVEDIR); /* EBUSY: still populated */
         }
         closedir(d);
@@ -490,14 +495,8 @@ int cg_base_claim(cg_base *b, void (*log)(void *userdata, const char *group, uns
                 return TAKE_FD(lock);
         }
         for (struct dirent *de; (de = readdir(d));) {
-                char *end;
-                if (strncmp(de->d_name, "run-", 4) != 0)
+                if (!is_dead_run_group(de->d_name))
                         continue;
-                long pid = strtol(de->d_name + 4, &end, 10);
-                if (pid <= 0 || *end != '.' || pid == getpid())
-                        continue;
-                if (kill((pid_t) pid, 0) == 0 || errno != ESRCH)
-                        continue; /* its corral lives */
                 if (!owned) {
                         (void) unlinkat(b->dirfd, de->d_name, AT_REMOVEDIR); /* EBUSY: populated */
                         continue;
