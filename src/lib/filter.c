@@ -35,6 +35,7 @@
 #include "macro.h"
 #include "dlopen.h"
 #include "parse.h"
+#include "setup.h"
 
 /* libseccomp is loaded on first use (dlopen.h): only runs and policies with a filter pay
  * for it. Every entry point below that reaches it calls seccomp_dl() first. */
@@ -472,38 +473,92 @@ static void seccomp_releasep(void **p) {
                 sym_seccomp_release(*p);
 }
 
-static bool always_allowed(const char *name) {
+static bool always_allowed(const char *name, filter_target t) {
         /* The child calls these after loading the filter; a filter that denied them could
-         * not start any program (systemd's @default has them too). */
-        return strcmp(name, "execve") == 0 || strcmp(name, "exit") == 0 || strcmp(name, "exit_group") == 0;
+         * not start any program (systemd's @default has them too). A function's child
+         * never execs, but returns from its crash handler. */
+        if (strcmp(name, "exit") == 0 || strcmp(name, "exit_group") == 0)
+                return true;
+        if (t == FILTER_FOR_FUNCTION)
+                return strcmp(name, "rt_sigreturn") == 0;
+        return strcmp(name, "execve") == 0;
 }
 
-static int add_rules(scmp_filter_ctx ctx, const policy_filter *f, char *why) {
+/*
+ * A call the child needs only with certain first arguments, in [lo, hi] (its own fds,
+ * its own pid): in an allow-list that does not list it, allowed with exactly those; in a
+ * deny-list that lists it, denied with every other. Each value is its own rule (libseccomp
+ * ORs rules of one action), compared on all 64 bits: an fd with garbage in the upper half
+ * matches nothing allowed, and the kernel would read it as another fd.
+ */
+static int add_arg_exception(scmp_filter_ctx ctx, const policy_filter *f, int nr, uint64_t lo, uint64_t hi,
+                             uint32_t deny) {
+        bool listed = f->entry[nr] != 0;
+        int r = 0;
+
+        if (f->allow_list) {
+                if (listed)
+                        return sym_seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+                for (uint64_t v = lo; v <= hi && r >= 0; v++)
+                        r = sym_seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0_64(SCMP_CMP_EQ, v));
+                return r;
+        }
+        if (!listed)
+                return 0;
+        r = sym_seccomp_rule_add(ctx, deny, nr, 1, SCMP_A0_64(SCMP_CMP_LT, lo));
+        if (r >= 0)
+                r = sym_seccomp_rule_add(ctx, deny, nr, 1, SCMP_A0_64(SCMP_CMP_GT, hi));
+        return r;
+}
+
+/* The argument exceptions of t's child: 0 with *lo..*hi set, or -1 for none. */
+static int arg_exception(const char *name, filter_target t, uint64_t *lo, uint64_t *hi) {
+        if (strcmp(name, "sendmsg") == 0) {
+                *lo = *hi = FILTER_NOTIFY_SEND_FD;
+                return 0;
+        }
+        if (t != FILTER_FOR_FUNCTION)
+                return -1;
+        if (strcmp(name, "write") == 0 || strcmp(name, "writev") == 0) {
+                /* the result, the crash report (backtrace_symbols_fd writes with writev),
+                 * a set-up failure after loading */
+                *lo = SETUP_FN_OUT_FD;
+                *hi = SETUP_FN_REPORT_FD;
+                return 0;
+        }
+        if (strcmp(name, "close") == 0) {
+                /* the listener after handing it out, the report pipe (set-up done) */
+                *lo = SETUP_FN_REPORT_FD;
+                *hi = SETUP_FN_LISTENER_FD;
+                return 0;
+        }
+        if (strcmp(name, "tgkill") == 0) {
+                /* raise() and abort() in the function, re-raising in the crash handler */
+                *lo = *hi = FILTER_FN_SELF;
+                return 0;
+        }
+        return -1;
+}
+
+static int add_rules(scmp_filter_ctx ctx, const policy_filter *f, filter_target t, char *why) {
         const uint32_t deny = SCMP_ACT_NOTIFY;
-        int sendmsg_nr = sym_seccomp_syscall_resolve_name("sendmsg");
         int r;
 
         for (int nr = 0; nr < POLICY_SYSCALL_MAX; nr++) {
                 _cleanup_free_ char *name = sym_seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
                 bool listed = f->entry[nr] != 0;
+                uint64_t lo, hi;
 
                 if (!name)
                         continue;
-                if (always_allowed(name)) {
+                if (always_allowed(name, t)) {
                         if (f->allow_list)
                                 r = sym_seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
                         else
                                 r = 0;
-                } else if (nr == sendmsg_nr) {
-                        if (f->allow_list)
-                                r = listed ? sym_seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) :
-                                             sym_seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-                                                              SCMP_A0_64(SCMP_CMP_EQ, FILTER_NOTIFY_SEND_FD));
-                        else
-                                r = listed ? sym_seccomp_rule_add(ctx, deny, nr, 1,
-                                                              SCMP_A0_64(SCMP_CMP_NE, FILTER_NOTIFY_SEND_FD)) :
-                                             0;
-                } else if (listed)
+                } else if (arg_exception(name, t, &lo, &hi) == 0)
+                        r = add_arg_exception(ctx, f, nr, lo, hi, deny);
+                else if (listed)
                         r = sym_seccomp_rule_add(ctx, f->allow_list ? SCMP_ACT_ALLOW : deny, nr, 0);
                 else
                         r = 0;
@@ -546,6 +601,10 @@ static int export_bpf(scmp_filter_ctx ctx, filter_prog **ret, char *why) {
 }
 
 int filter_compile(const policy_filter *f, filter_prog **ret, char *why) {
+        return filter_compile_for(f, FILTER_FOR_COMMAND, ret, why);
+}
+
+int filter_compile_for(const policy_filter *f, filter_target t, filter_prog **ret, char *why) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         const uint32_t deny = SCMP_ACT_NOTIFY;
         int r;
@@ -578,7 +637,7 @@ int filter_compile(const policy_filter *f, filter_prog **ret, char *why) {
         }
 
         if (f->set) {
-                r = add_rules(ctx, f, why);
+                r = add_rules(ctx, f, t, why);
                 if (r < 0)
                         return r;
         }
@@ -642,7 +701,17 @@ int filter_set_no_new_privs(void) {
         return 0;
 }
 
-int filter_load_and_send(const filter_prog *p) {
+/* no_new_privs, then the filter with a listener: the listener's fd, or -errno. */
+static long load_with_listener(const filter_prog *p) {
+        int r = filter_set_no_new_privs();
+        if (r < 0)
+                return r;
+        /* The listener is born close-on-exec: the program never holds it. (5.0) */
+        long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &p->fprog);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+static int send_listener(int fd) {
         char byte = 'L';
         struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
         union {
@@ -655,27 +724,47 @@ int filter_load_and_send(const filter_prog *p) {
                 .msg_control = control.buf,
                 .msg_controllen = sizeof control.buf,
         };
-        struct cmsghdr *c;
-        long fd;
-        int r;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 
-        r = filter_set_no_new_privs();
-        if (r < 0)
-                return r;
-        /* The listener is born close-on-exec: the program never holds it. (5.0) */
-        fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &p->fprog);
-        if (fd < 0)
-                return negative_errno();
-
-        c = CMSG_FIRSTHDR(&msg);
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
         c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &(int){ (int) fd }, sizeof(int));
-        /* In flight, the listener stays open after exec closes the child's copy. */
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        /* In flight, the listener stays open after the child closes its copy. */
         if (sendmsg(FILTER_NOTIFY_SEND_FD, &msg, MSG_NOSIGNAL) != 1)
                 return negative_errno();
+        return 0;
+}
+
+int filter_load_and_send(const filter_prog *p) {
+        long fd = load_with_listener(p);
+        if (fd < 0)
+                return (int) fd;
         /* Not closed here: close() may be denied now, and exec closes it. */
+        return send_listener((int) fd);
+}
+
+int filter_load_fn(const filter_prog *p) {
+        /* Our copy of the program (copy-on-write memory of the parent or the forkserver's
+         * private mapping): the placeholder becomes our pid. */
+        struct sock_filter *insn = (struct sock_filter *) p->fprog.filter;
+        uint32_t self = (uint32_t) getpid();
+        long fd;
+        int r;
+
+        for (unsigned i = 0; i < p->fprog.len; i++)
+                if (BPF_CLASS(insn[i].code) == BPF_JMP && BPF_SRC(insn[i].code) == BPF_K && insn[i].k == FILTER_FN_SELF)
+                        insn[i].k = self;
+        fd = load_with_listener(p);
+        if (fd < 0)
+                return (int) fd;
+        if (fd != SETUP_FN_LISTENER_FD)
+                return -EBADFD; /* the filter would deny closing it: never keep it */
+        r = send_listener((int) fd);
+        if (r < 0)
+                return r;
+        if (close((int) fd) < 0)
+                return negative_errno();
         return 0;
 }
 
@@ -758,6 +847,7 @@ int filter_notif_answer(int listener, uint64_t id, int errno_answer) {
 
 typedef struct cache_entry {
         policy_filter key;
+        filter_target target;
         filter_prog *prog;
         unsigned refs;
         uint64_t used; /* last use, for eviction */
@@ -778,6 +868,10 @@ static void cache_key(const policy_filter *f, policy_filter *ret) {
 }
 
 int filter_prog_get(const policy_filter *f, const filter_prog **ret, char *why) {
+        return filter_prog_get_for(f, FILTER_FOR_COMMAND, ret, why);
+}
+
+int filter_prog_get_for(const policy_filter *f, filter_target t, const filter_prog **ret, char *why) {
         policy_filter key;
         cache_entry *slot = NULL;
         filter_prog *p = NULL;
@@ -786,7 +880,7 @@ int filter_prog_get(const policy_filter *f, const filter_prog **ret, char *why) 
         cache_key(f, &key);
         pthread_mutex_lock(&cache_lock);
         for (size_t i = 0; i < FILTER_CACHE_MAX; i++)
-                if (cache[i].prog && memcmp(&cache[i].key, &key, sizeof key) == 0) {
+                if (cache[i].prog && cache[i].target == t && memcmp(&cache[i].key, &key, sizeof key) == 0) {
                         cache[i].refs++;
                         cache[i].used = ++cache_clock;
                         *ret = cache[i].prog;
@@ -796,7 +890,7 @@ int filter_prog_get(const policy_filter *f, const filter_prog **ret, char *why) 
         pthread_mutex_unlock(&cache_lock);
 
         /* Build outside the lock: two threads may build the same program once each. */
-        r = filter_compile(&key, &p, why);
+        r = filter_compile_for(&key, t, &p, why);
         if (r < 0)
                 return r;
 
@@ -811,7 +905,7 @@ int filter_prog_get(const policy_filter *f, const filter_prog **ret, char *why) 
         }
         if (slot) {
                 filter_prog_free(slot->prog);
-                *slot = (cache_entry){ .key = key, .prog = p, .refs = 1, .used = ++cache_clock };
+                *slot = (cache_entry){ .key = key, .target = t, .prog = p, .refs = 1, .used = ++cache_clock };
         } else
                 p->uncached = true; /* every slot in use: the caller's alone, freed on release */
         pthread_mutex_unlock(&cache_lock);
