@@ -346,7 +346,7 @@ static void run_method(client *c, vl_call *call) {
         j->argv = TAKE_PTR(argv);
         (void) corral_policy_get_u64(p, "MemoryMax", &j->memory_max);
         j->start_usec = clock_usec();
-        r = corral_spawn_with(p, j->argv, attr, &j->job, &diag);
+        r = s->ops->start(s, j, p, attr, &diag);
         if (r < 0) {
                 char why[300];
                 snprintf(why, sizeof why, "cannot start a job: %s", diag.message[0] ? diag.message : strerror(-r));
@@ -360,16 +360,6 @@ static void run_method(client *c, vl_call *call) {
         j->reply = !call->oneway;
         c->run = j;
         c->run_more = call->more && !call->oneway;
-        r = server_add_job(s, j);
-        if (r < 0) {
-                /* The job runs; without its fd in our loop we cannot finish it: stop it now. */
-                corral_job_free(j->job);
-                c->run = NULL;
-                strv_free(j->argv);
-                free(j);
-                unavailable(c, call, "cannot watch the job");
-                goto out;
-        }
         if (c->run_more) {
                 json_t *started = json_pack("{s:s, s:I, s:s}", "id", j->id_str, "pid", (json_int_t) corral_job_pid(j->job),
                                             "backend", corral_backend_to_string(corral_job_backend(j->job)));
@@ -468,7 +458,7 @@ static void doctor_method(client *c, vl_call *call) {
                 return;
         corral_policy *p = NULL;
         corral_doctor_report rep;
-        if (corral_policy_new(&p) < 0 || corral_doctor(p, &rep) < 0) {
+        if (corral_policy_new(&p) < 0 || c->s->ops->doctor(p, &rep) < 0) {
                 corral_policy_free(p);
                 unavailable(c, call, "the doctor failed");
                 return;
