@@ -272,23 +272,36 @@ static void run_method(client *c, vl_call *call) {
                         goto out;
                 }
         }
+        /* corrald's base is its own, chosen once at start-up: a run through corrald never
+         * gets another, not even from an administrator's policy written for `corral run`. */
+        if (corral_policy_set(p, "CGroupBase", "", &diag) < 0)
+                goto oom;
         for (char **a = props; a && *a; a++) {
-                const char *eq = strchr(*a, '=');
-                char key[64];
-                snprintf(key, sizeof key, "%.*s", eq ? (int) (eq - *a) : 0, *a);
-                /* corrald's base is its own, chosen once at start-up: a request that moved it
-                 * would move the daemon (placement migrates this process) and every later run. */
-                if (eq && strcmp(key, "CGroupBase") == 0) {
+                /* The key as corral_policy_set_assignment() reads it (blanks around it are not
+                 * part of it): the key checked here must be the key that is set. */
+                const char *eq = strchr(*a, '='), *start = *a + strspn(*a, " \t"), *end = eq;
+                while (end && end > start && (end[-1] == ' ' || end[-1] == '\t'))
+                        end--;
+                if (!eq || end == start) {
+                        invalid(c, call, "properties", "malformed assignment '%.64s': expected Key=Value", *a);
+                        goto out;
+                }
+                _cleanup_free_ char *key = strndup(start, (size_t) (end - start));
+                if (!key)
+                        goto oom;
+                /* A request that moved the base would move the daemon (placement migrates this
+                 * process) and every later run. */
+                if (strcmp(key, "CGroupBase") == 0) {
                         permission_denied(c, call, "CGroupBase= is corrald's own start-up setting, not a request's");
                         goto out;
                 }
-                if (eq && auth_root_only_key(key) && c->vl.uid != 0) {
+                if (auth_root_only_key(key) && c->vl.uid != 0) {
                         char why[128];
-                        snprintf(why, sizeof why, "%s= is for root only", key);
+                        snprintf(why, sizeof why, "%.64s= is for root only", key);
                         permission_denied(c, call, why);
                         goto out;
                 }
-                r = corral_policy_set_assignment(p, *a, &diag);
+                r = corral_policy_set(p, key, eq + 1, &diag);
                 if (r < 0) {
                         invalid(c, call, "properties", "%s", diag.message);
                         goto out;
