@@ -473,23 +473,43 @@ static void seccomp_releasep(void **p) {
                 sym_seccomp_release(*p);
 }
 
-static bool always_allowed(const char *name, filter_target t) {
-        /* The child calls these after loading the filter; a filter that denied them could
-         * not start any program (systemd's @default has them too). A function's child
-         * never execs, but returns from its crash handler. */
-        if (strcmp(name, "exit") == 0 || strcmp(name, "exit_group") == 0)
-                return true;
-        if (t == FILTER_FOR_FUNCTION)
-                return strcmp(name, "rt_sigreturn") == 0;
-        return strcmp(name, "execve") == 0;
-}
+/*
+ * Calls the child makes after loading the filter, which a filter must not deny: always
+ * (a filter that denied them could not start any program; systemd's @default has them
+ * too), or only with a first argument in [lo, hi] (its own fds, its own pid). A
+ * function's child never execs, but returns from its crash handler and sends its result.
+ */
+typedef struct special_call {
+        const char *name;
+        filter_target only; /* _FILTER_FOR_ANY: both */
+        bool always;
+        uint64_t lo, hi;
+} special_call;
+
+#define _FILTER_FOR_ANY ((filter_target) -1)
+
+static const special_call special_calls[] = {
+        { "exit", _FILTER_FOR_ANY, true, 0, 0 },
+        { "exit_group", _FILTER_FOR_ANY, true, 0, 0 },
+        { "execve", FILTER_FOR_COMMAND, true, 0, 0 },
+        { "rt_sigreturn", FILTER_FOR_FUNCTION, true, 0, 0 },
+        /* the listener leaves on it */
+        { "sendmsg", _FILTER_FOR_ANY, false, FILTER_NOTIFY_SEND_FD, FILTER_NOTIFY_SEND_FD },
+        /* the result, the crash report (backtrace_symbols_fd writes with writev), a set-up
+         * failure after loading */
+        { "write", FILTER_FOR_FUNCTION, false, SETUP_FN_OUT_FD, SETUP_FN_REPORT_FD },
+        { "writev", FILTER_FOR_FUNCTION, false, SETUP_FN_OUT_FD, SETUP_FN_REPORT_FD },
+        /* the report pipe (set-up done), the child's copy of the listener once sent */
+        { "close", FILTER_FOR_FUNCTION, false, SETUP_FN_REPORT_FD, SETUP_FN_LISTENER_FD },
+        /* raise() and abort() in the function, re-raising in the crash handler */
+        { "tgkill", FILTER_FOR_FUNCTION, false, FILTER_FN_SELF, FILTER_FN_SELF },
+};
 
 /*
- * A call the child needs only with certain first arguments, in [lo, hi] (its own fds,
- * its own pid): in an allow-list that does not list it, allowed with exactly those; in a
- * deny-list that lists it, denied with every other. Each value is its own rule (libseccomp
- * ORs rules of one action), compared on all 64 bits: an fd with garbage in the upper half
- * matches nothing allowed, and the kernel would read it as another fd.
+ * A call the child needs only with first arguments in [lo, hi]: in an allow-list that
+ * does not list it, allowed with exactly those; in a deny-list that lists it, denied with
+ * every other. Each value is its own rule (libseccomp ORs rules of one action), compared
+ * on all 64 bits: an fd with garbage in the upper half matches nothing allowed.
  */
 static int add_arg_exception(scmp_filter_ctx ctx, const policy_filter *f, int nr, uint64_t lo, uint64_t hi,
                              uint32_t deny) {
@@ -511,59 +531,40 @@ static int add_arg_exception(scmp_filter_ctx ctx, const policy_filter *f, int nr
         return r;
 }
 
-/* The argument exceptions of t's child: 0 with *lo..*hi set, or -1 for none. */
-static int arg_exception(const char *name, filter_target t, uint64_t *lo, uint64_t *hi) {
-        if (strcmp(name, "sendmsg") == 0) {
-                *lo = *hi = FILTER_NOTIFY_SEND_FD;
-                return 0;
-        }
-        if (t != FILTER_FOR_FUNCTION)
-                return -1;
-        if (strcmp(name, "write") == 0 || strcmp(name, "writev") == 0) {
-                /* the result, the crash report (backtrace_symbols_fd writes with writev),
-                 * a set-up failure after loading */
-                *lo = SETUP_FN_OUT_FD;
-                *hi = SETUP_FN_REPORT_FD;
-                return 0;
-        }
-        if (strcmp(name, "close") == 0) {
-                /* the listener after handing it out, the report pipe (set-up done) */
-                *lo = SETUP_FN_REPORT_FD;
-                *hi = SETUP_FN_LISTENER_FD;
-                return 0;
-        }
-        if (strcmp(name, "tgkill") == 0) {
-                /* raise() and abort() in the function, re-raising in the crash handler */
-                *lo = *hi = FILTER_FN_SELF;
-                return 0;
-        }
-        return -1;
-}
-
 static int add_rules(scmp_filter_ctx ctx, const policy_filter *f, filter_target t, char *why) {
         const uint32_t deny = SCMP_ACT_NOTIFY;
+        int special_nr[ELEMENTSOF(special_calls)];
         int r;
 
+        for (size_t i = 0; i < ELEMENTSOF(special_calls); i++)
+                special_nr[i] = special_calls[i].only == _FILTER_FOR_ANY || special_calls[i].only == t ?
+                                        sym_seccomp_syscall_resolve_name(special_calls[i].name) :
+                                        __NR_SCMP_ERROR;
+        /* Only the listed numbers and the few special ones get a rule: naming every
+         * number of the table first (libseccomp looks each one up) cost more than the
+         * whole rest of a deny-list's build. */
         for (int nr = 0; nr < POLICY_SYSCALL_MAX; nr++) {
-                _cleanup_free_ char *name = sym_seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
                 bool listed = f->entry[nr] != 0;
-                uint64_t lo, hi;
+                const special_call *sc = NULL;
 
-                if (!name)
-                        continue;
-                if (always_allowed(name, t)) {
+                for (size_t i = 0; i < ELEMENTSOF(special_calls) && !sc; i++)
+                        if (special_nr[i] == nr)
+                                sc = &special_calls[i];
+                if (sc && sc->always) {
                         if (f->allow_list)
                                 r = sym_seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
                         else
                                 r = 0;
-                } else if (arg_exception(name, t, &lo, &hi) == 0)
-                        r = add_arg_exception(ctx, f, nr, lo, hi, deny);
+                } else if (sc)
+                        r = add_arg_exception(ctx, f, nr, sc->lo, sc->hi, deny);
                 else if (listed)
                         r = sym_seccomp_rule_add(ctx, f->allow_list ? SCMP_ACT_ALLOW : deny, nr, 0);
                 else
                         r = 0;
-                if (r < 0)
-                        return why_fail(why, "libseccomp: rule for '%s': %s", name, strerror(-r));
+                if (r < 0) {
+                        _cleanup_free_ char *name = sym_seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+                        return why_fail(why, "libseccomp: rule for '%s': %s", name ? name : "?", strerror(-r));
+                }
         }
         return 0;
 }
