@@ -16,7 +16,14 @@
  * processes — a bare fork+exec of /bin/true, `corral run` plain and with that isolation,
  * and `bwrap` with the same namespaces (net, pid, ipc, mount: / read-only, /tmp a
  * tmpfs, --die-with-parent; bwrap loads no seccomp filter unless given a compiled one, so
- * its row has none). Prints a markdown table; medians and p90 in milliseconds.
+ * its row has none), and nsjail (--nsjail PATH) doing the same namespaces in its one-shot
+ * mode, without and with a kafel policy equivalent to untrusted's filter (--nsjail-policy,
+ * written by bench/isolation-run from `corral policy check`).
+ *
+ * Prints two markdown tables: every variant's median and p90 in milliseconds with its
+ * ratio to its baseline, then the command rows' cost over the floor: the median over
+ * rounds of (variant - bare fork+exec of the same round), so that load drifting between
+ * rounds cancels, and corral's cost as a fraction of nsjail's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,9 +54,9 @@ typedef struct variant {
         const char *name;
         const char *const *settings; /* NULL-terminated Key=Value; for commands: argv */
         bool command;
+        const char *missing; /* not measured, and why */
         corral_policy *policy;
-        double *t;
-        int n;
+        double *t; /* by round; -1 where the run failed */
         int failures;
 } variant;
 
@@ -94,28 +101,37 @@ static void measure(variant *v, int round) {
         }
         if (!ok) {
                 v->failures++;
+                v->t[round] = -1;
                 return;
         }
-        v->t[v->n++] = now_s() - t0;
+        v->t[round] = now_s() - t0;
 }
 
-static double median(variant *v) {
-        qsort(v->t, (size_t) v->n, sizeof v->t[0], cmp);
-        return v->n ? v->t[v->n / 2] : 0;
-}
-
-static double p90(const variant *v) {
-        return v->n ? v->t[(v->n * 9) / 10 < v->n ? (v->n * 9) / 10 : v->n - 1] : 0;
+/* The q-quantile of the rounds where both a and (if given) b ran: of a, or of a - b. */
+static double quantile(const variant *a, const variant *b, int runs, double q, int *ret_n) {
+        double *x = calloc((size_t) runs, sizeof(double));
+        int n = 0;
+        for (int r = 0; x && r < runs; r++)
+                if (a->t[r] >= 0 && (!b || b->t[r] >= 0))
+                        x[n++] = a->t[r] - (b ? b->t[r] : 0);
+        qsort(x, (size_t) n, sizeof x[0], cmp);
+        double v = n ? x[(int) (q * n) < n ? (int) (q * n) : n - 1] : 0;
+        free(x);
+        if (ret_n)
+                *ret_n = n;
+        return v;
 }
 
 int main(int argc, char **argv) {
-        const char *corral_cli = NULL, *bwrap = "/usr/bin/bwrap";
+        const char *corral_cli = NULL, *bwrap = "/usr/bin/bwrap", *nsjail = NULL, *nsjail_policy = NULL;
         int runs = 200, c;
 
         static const struct option options[] = {
                 { "corral", required_argument, NULL, 'c' },
                 { "runs", required_argument, NULL, 'n' },
                 { "bwrap", required_argument, NULL, 'b' },
+                { "nsjail", required_argument, NULL, 'j' },
+                { "nsjail-policy", required_argument, NULL, 'k' },
                 {},
         };
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
@@ -129,18 +145,36 @@ int main(int argc, char **argv) {
                 case 'b':
                         bwrap = optarg;
                         break;
+                case 'j':
+                        nsjail = optarg;
+                        break;
+                case 'k':
+                        nsjail_policy = optarg;
+                        break;
                 default:
-                        fprintf(stderr, "usage: %s --corral PATH [--runs N] [--bwrap PATH]\n", argv[0]);
+                        fprintf(stderr, "usage: %s --corral PATH [--runs N] [--bwrap PATH] [--nsjail PATH [--nsjail-policy KAFEL]]\n", argv[0]);
                         return 2;
                 }
         if (!corral_cli || runs < 5) {
-                fprintf(stderr, "usage: %s --corral PATH [--runs N] [--bwrap PATH]\n", argv[0]);
+                fprintf(stderr, "usage: %s --corral PATH [--runs N] [--bwrap PATH] [--nsjail PATH [--nsjail-policy KAFEL]]\n", argv[0]);
                 return 2;
         }
         (void) corral_become_subreaper();
         (void) corral_claim_cgroup(NULL);
 
-        bool have_bwrap = access(bwrap, X_OK) == 0;
+        const char *no_bwrap = access(bwrap, X_OK) == 0 ? NULL : "not measured: bwrap not found";
+        const char *no_nsjail = nsjail && access(nsjail, X_OK) == 0 ? NULL : "not measured: nsjail not found";
+        const char *no_kafel = no_nsjail ? no_nsjail : nsjail_policy ? NULL : "not measured: no --nsjail-policy";
+        /* nsjail: one-shot and quiet; the namespaces corral's untrusted makes as root (mount
+         * with / read-only, tmpfs /tmp and /var/tmp, pid with its own /proc, net with lo up,
+         * ipc) and none it does not (user, uts, cgroup); the parent's rlimits (corral sets
+         * none without limits in the policy), no cgroup (nsjail makes none without a cgroup
+         * limit), niceness unchanged (its default is 19) and no time limit (corral's default
+         * is none). */
+#define NSJAIL_ARGS(...)                                                                                          \
+        S(nsjail ? nsjail : "nsjail", "-Mo", "--really_quiet", "--chroot", "/", "--disable_clone_newuser",        \
+          "--disable_clone_newuts", "--disable_clone_newcgroup", "--disable_rlimits", "--nice_level", "0",        \
+          "--time_limit", "0", "--tmpfsmount", "/tmp", "--tmpfsmount", "/var/tmp", "--proc_rw", __VA_ARGS__)
         variant vs[] = {
                 { "library: plain", S("Backend=auto") },
                 { "library: +SystemCallFilter (untrusted's, native)", S(untrusted_filter, "SystemCallArchitectures=native") },
@@ -168,12 +202,21 @@ int main(int argc, char **argv) {
                 { "command: bwrap, same namespaces (no filter)",
                   S(bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--unshare-net",
                     "--unshare-pid", "--unshare-ipc", "--die-with-parent", "/bin/true"),
-                  true },
+                  true, no_bwrap },
+                { "command: nsjail -Mo, same namespaces, no filter", NSJAIL_ARGS("--", "/bin/true"), true, no_nsjail },
+                { "command: nsjail -Mo, same namespaces + untrusted's filter (kafel)",
+                  NSJAIL_ARGS("--seccomp_string", nsjail_policy ? nsjail_policy : "", "--", "/bin/true"), true,
+                  no_kafel },
         };
         size_t n = sizeof vs / sizeof vs[0];
+        enum { LIB_BASE = 0, CMD_BASE = 8, CORRAL_UNTRUSTED = 10, NSJAIL_ALL = 14 };
 
         for (size_t i = 0; i < n; i++) {
                 vs[i].t = calloc((size_t) runs, sizeof(double));
+                if (!vs[i].t)
+                        return 1;
+                for (int r = 0; r < runs; r++)
+                        vs[i].t[r] = -1;
                 if (vs[i].command)
                         continue;
                 corral_diag diag = {};
@@ -190,23 +233,49 @@ int main(int argc, char **argv) {
         for (int r = 0; r < runs; r++)
                 for (size_t k = 0; k < n; k++) {
                         size_t i = (k + (size_t) r) % n;
-                        if (strstr(vs[i].name, "bwrap") && !have_bwrap)
-                                continue;
-                        measure(&vs[i], r);
+                        if (!vs[i].missing)
+                                measure(&vs[i], r);
                 }
 
         printf("| what | median | p90 | ratio | runs |\n|---|---|---|---|---|\n");
-        double lib_base = median(&vs[0]), cmd_base = median(&vs[8]);
+        double lib_base = quantile(&vs[LIB_BASE], NULL, runs, 0.5, NULL);
+        double cmd_base = quantile(&vs[CMD_BASE], NULL, runs, 0.5, NULL);
         for (size_t i = 0; i < n; i++) {
-                if (strstr(vs[i].name, "bwrap") && !have_bwrap) {
-                        printf("| %s | - | - | - | not installed |\n", vs[i].name);
+                if (vs[i].missing) {
+                        printf("| %s | - | - | - | %s |\n", vs[i].name, vs[i].missing);
                         continue;
                 }
-                double m = median(&vs[i]);
+                int got;
+                double m = quantile(&vs[i], NULL, runs, 0.5, &got);
                 double base = vs[i].command ? cmd_base : lib_base;
-                printf("| %s | %.3f ms | %.3f ms | %.2f× %s | %d%s |\n", vs[i].name, m * 1e3, p90(&vs[i]) * 1e3,
-                       base > 0 ? m / base : 0, vs[i].command ? "bare exec" : "plain", vs[i].n,
-                       vs[i].failures ? " (some failed)" : "");
+                printf("| %s | %.3f ms | %.3f ms | %.2f× %s | %d%s |\n", vs[i].name, m * 1e3,
+                       quantile(&vs[i], NULL, runs, 0.9, NULL) * 1e3, base > 0 ? m / base : 0,
+                       vs[i].command ? "bare exec" : "plain", got, vs[i].failures ? " (some failed)" : "");
+        }
+
+        /* What each tool adds to the floor, paired by round. */
+        printf("\n| command | cost over the floor (median of per-round differences) | ÷ nsjail, same namespaces + filter |\n"
+               "|---|---|---|\n");
+        double nsjail_cost = vs[NSJAIL_ALL].missing ? 0 : quantile(&vs[NSJAIL_ALL], &vs[CMD_BASE], runs, 0.5, NULL);
+        for (size_t i = CMD_BASE + 1; i < n; i++) {
+                if (vs[i].missing) {
+                        printf("| %s | - | %s |\n", vs[i].name, vs[i].missing);
+                        continue;
+                }
+                double cost = quantile(&vs[i], &vs[CMD_BASE], runs, 0.5, NULL);
+                if (nsjail_cost > 0)
+                        printf("| %s | %.3f ms | %.2f× |\n", vs[i].name, cost * 1e3, cost / nsjail_cost);
+                else
+                        printf("| %s | %.3f ms | - |\n", vs[i].name, cost * 1e3);
+        }
+        if (nsjail_cost > 0) {
+                double cost = quantile(&vs[CORRAL_UNTRUSTED], &vs[CMD_BASE], runs, 0.5, NULL);
+                printf("\nGoal (`untrusted` costs less than half of nsjail with the same namespaces and filter): "
+                       "%.2f× — %s.\n",
+                       cost / nsjail_cost, cost < 0.5 * nsjail_cost ? "met" : "missed");
+        } else {
+                printf("\nGoal (`untrusted` costs less than half of nsjail with the same namespaces and filter): "
+                       "not measured (%s).\n", vs[NSJAIL_ALL].missing);
         }
         return 0;
 }

@@ -8,7 +8,7 @@
 
 int dl_open_table(const char *soname, void **ret_handle, const dl_symbol *symbols, size_t n, char *why,
                   size_t why_size) {
-        void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+        void *h = dlopen(soname, RTLD_LAZY | RTLD_LOCAL | RTLD_NODELETE);
         if (!h) {
                 const char *e = dlerror();
                 snprintf(why, why_size, "%s is not installed: %s", soname, e ? e : "dlopen failed");

@@ -472,24 +472,27 @@ static void seccomp_releasep(void **p) {
                 sym_seccomp_release(*p);
 }
 
-static bool always_allowed(const char *name) {
-        /* The child calls these after loading the filter; a filter that denied them could
-         * not start any program (systemd's @default has them too). */
-        return strcmp(name, "execve") == 0 || strcmp(name, "exit") == 0 || strcmp(name, "exit_group") == 0;
-}
+/* The child calls these after loading the filter; a filter that denied them could not
+ * start any program (systemd's @default has them too). */
+static const char *const always_allowed[] = { "execve", "exit", "exit_group" };
 
 static int add_rules(scmp_filter_ctx ctx, const policy_filter *f, char *why) {
         const uint32_t deny = SCMP_ACT_NOTIFY;
         int sendmsg_nr = sym_seccomp_syscall_resolve_name("sendmsg");
+        int always_nr[ELEMENTSOF(always_allowed)];
         int r;
 
+        for (size_t i = 0; i < ELEMENTSOF(always_allowed); i++)
+                always_nr[i] = sym_seccomp_syscall_resolve_name(always_allowed[i]);
+        /* Only the listed numbers and the few special ones get a rule: naming every
+         * number of the table first (libseccomp looks each one up) cost more than the
+         * whole rest of a deny-list's build. */
         for (int nr = 0; nr < POLICY_SYSCALL_MAX; nr++) {
-                _cleanup_free_ char *name = sym_seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-                bool listed = f->entry[nr] != 0;
+                bool listed = f->entry[nr] != 0, always = false;
 
-                if (!name)
-                        continue;
-                if (always_allowed(name)) {
+                for (size_t i = 0; i < ELEMENTSOF(always_nr); i++)
+                        always = always || always_nr[i] == nr;
+                if (always) {
                         if (f->allow_list)
                                 r = sym_seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
                         else
@@ -507,8 +510,10 @@ static int add_rules(scmp_filter_ctx ctx, const policy_filter *f, char *why) {
                         r = sym_seccomp_rule_add(ctx, f->allow_list ? SCMP_ACT_ALLOW : deny, nr, 0);
                 else
                         r = 0;
-                if (r < 0)
-                        return why_fail(why, "libseccomp: rule for '%s': %s", name, strerror(-r));
+                if (r < 0) {
+                        _cleanup_free_ char *name = sym_seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+                        return why_fail(why, "libseccomp: rule for '%s': %s", name ? name : "?", strerror(-r));
+                }
         }
         return 0;
 }

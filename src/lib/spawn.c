@@ -5,7 +5,10 @@
  * CLONE_PIDFD | CLONE_INTO_CGROUP, so the child is counted in its run group from its
  * first instruction, and with exit_signal 0, so no SIGCHLD reaches the embedding
  * program and its waitpid(-1) cannot steal our child (we reap with waitid(P_PIDFD,
- * __WALL)). Where clone3 is refused (Docker's default seccomp profile says ENOSYS)
+ * __WALL)). A command whose set-up has no namespace steps is cloned with CLONE_VM |
+ * CLONE_VFORK as well (clone-vm.c): nothing of ours is copied and we sleep until it
+ * execs, which is what a CLI run of a short program spends most on besides the two
+ * execs. Where clone3 is refused (Docker's default seccomp profile says ENOSYS)
  * we fall back to clone(CLONE_PIDFD) and the child writes itself into cgroup.procs;
  * where that fails too, to fork() + pidfd_open(). Functions (corral_run_fn) always use
  * glibc's fork(), because they run arbitrary code that needs glibc's fork handlers; the
@@ -28,6 +31,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "clone-vm.h"
 #include "macro.h"
 #include "setup.h"
 #include "isolation.h"
@@ -100,6 +104,49 @@ static unsigned long spawn_ns_flags(const spawn_request *req) {
         return req->iso && req->iso->ns ? (unsigned long) req->iso->ns->clone_flags : 0UL;
 }
 
+typedef struct vm_child {
+        const setup_plan *plan;
+        int pipefd[2];
+        bool joined;
+} vm_child;
+
+static int vm_child_run(void *arg) {
+        const vm_child *c = arg;
+        close(c->pipefd[0]);
+        setup_run(c->plan, c->pipefd[1], c->joined);
+}
+
+/*
+ * A command whose set-up never waits for us starts like posix_spawn would: sharing our
+ * memory, our thread asleep until it execs (clone-vm.c says what that saves). Not for a
+ * pid namespace (its pid 1 stays behind as init, we would sleep until the run ends),
+ * other namespaces (their steps are long and were only ever tested in a copy of us), or
+ * functions (they run on instead of exec). 0 when not applicable or refused: clone as
+ * before.
+ */
+static int clone3_vm_into(const spawn_request *req, const setup_plan *plan, int pipefd[2], int *ret_pidfd,
+                          bool *ret_joined) {
+        if (req->fn || (req->iso && req->iso->ns))
+                return 0;
+        int pidfd = -1;
+        struct spawn_clone_args args = {
+                .flags = CLONE_PIDFD,
+                .pidfd = (uintptr_t) &pidfd,
+                .exit_signal = 0,
+        };
+        if (req->cgroup_fd >= 0) {
+                args.flags |= CLONE_INTO_CGROUP;
+                args.cgroup = (uint64_t) req->cgroup_fd;
+        }
+        vm_child c = { .plan = plan, .pipefd = { pipefd[0], pipefd[1] }, .joined = req->cgroup_fd >= 0 };
+        int pid = clone_vm_run(&args, sizeof args, vm_child_run, &c);
+        if (pid <= 0)
+                return 0;
+        *ret_pidfd = pidfd;
+        *ret_joined = c.joined;
+        return pid;
+}
+
 static int clone3_into(const spawn_request *req, int *ret_pidfd, bool *ret_joined) {
         int pidfd = -1;
         struct spawn_clone_args args = {
@@ -155,6 +202,8 @@ int spawn_start(const spawn_request *req, pid_t *ret_pid, int *ret_pidfd, spawn_
                         close(pipefd[0]);
                         setup_run(&plan, pipefd[1], false);
                 }
+        } else if ((pid = clone3_vm_into(req, &plan, pipefd, &pidfd, &joined)) > 0) {
+                /* started, and already past its exec or its set-up's failure */
         } else {
                 pid = clone3_into(req, &pidfd, &joined);
                 if (pid == -ENOSYS || pid == -EPERM || pid == -E2BIG || pid == -EINVAL) {
