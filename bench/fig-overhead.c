@@ -103,6 +103,7 @@ typedef struct variant {
         char *argv[16]; /* one command; or the cgroup-tools sequence below */
         bool cgtools;
         double target; /* ratio, 0 for none */
+        bool vs_env;   /* the ratio and target are against env /bin/true, not the floor */
         const char *note;
         samples s;
         int failed;
@@ -225,6 +226,7 @@ void fig_overhead_cli(const bench *b) {
         variant *x = add_tool(b, v, &nv, out_fd,
                               "env /bin/true: one more execve, no fork (the least a wrapper costs)",
                               "env", t, NULL);
+        variant *env = x;
         if (x)
                 x->note = "reference: what one extra exec costs here";
         x = add_tool(b, v, &nv, out_fd,
@@ -246,7 +248,10 @@ void fig_overhead_cli(const bench *b) {
                         x = &v[nv++];
                         a = x->argv;
                         x->backend = be;
-                        x->target = 2.0;
+                        /* Issue 12: within 1.25x of env /bin/true in the same run; where env is
+                         * missing, issue 6's 2x of the floor. */
+                        x->vs_env = env != NULL;
+                        x->target = env ? 1.25 : 2.0;
                         *a++ = (char *)b->corral_cli, *a++ = "run", *a++ = "--backend",
                         *a++ = (char *)be;
                         if (lim)
@@ -305,6 +310,7 @@ void fig_overhead_cli(const bench *b) {
                 }
 
         double fm = samples_median(&floor->s);
+        double em = env ? samples_median(&env->s) : 0;
         for (size_t i = 0; i < nv; i++) {
                 x = &v[i];
                 row r = {
@@ -312,8 +318,8 @@ void fig_overhead_cli(const bench *b) {
                         .backend = x->backend ? x->backend : "-",
                         .unit = UNIT_SECONDS,
                         .s = &x->s,
-                        .baseline = i ? "floor" : NULL,
-                        .baseline_median = fm,
+                        .baseline = x->vs_env ? "env" : i ? "floor" : NULL,
+                        .baseline_median = x->vs_env ? em : fm,
                         .target = x->target > 0 ? TARGET_RATIO_AT_MOST : TARGET_NONE,
                         .target_value = x->target,
                         .failed = x->failed,
@@ -321,6 +327,8 @@ void fig_overhead_cli(const bench *b) {
                 snprintf(r.measure, sizeof r.measure, "%s", x->measure);
                 if (x->note)
                         snprintf(r.note, sizeof r.note, "%s", x->note);
+                else if (x->vs_env && fm > 0)
+                        snprintf(r.note, sizeof r.note, "%.2fx the floor", samples_median(&x->s) / fm);
                 row_emit(b, &r);
                 samples_done(&x->s);
         }

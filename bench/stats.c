@@ -131,7 +131,7 @@ void row_emit(const bench *b, const row *r) {
         case TARGET_NONE:
                 break;
         case TARGET_RATIO_AT_MOST:
-                snprintf(target, sizeof target, "ratio ≤ %.1f×", r->target_value);
+                snprintf(target, sizeof target, "ratio ≤ %g×", r->target_value);
                 ok = q <= r->target_value;
                 break;
         case TARGET_MEDIAN_AT_MOST:

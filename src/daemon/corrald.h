@@ -30,6 +30,20 @@ typedef struct server server;
 typedef struct client client;
 typedef struct djob djob;
 
+/*
+ * What a method does to the host beyond its connection, in one table: corrald runs with
+ * server_host_ops; tests/fuzz/fuzz-method.c passes a table that checks each validated Run
+ * where it would start and starts nothing, so the real handlers run without a spawn.
+ */
+typedef struct server_ops {
+        /* Start j (j->argv, j->uid set) under p and attr, fill j->job and watch its fd:
+         * 0, or -errno with diag saying why. */
+        int (*start)(server *s, djob *j, const corral_policy *p, const corral_spawn_attr *attr,
+                     corral_diag *diag);
+        int (*doctor)(const corral_policy *p, corral_doctor_report *ret);
+} server_ops;
+extern const server_ops server_host_ops;
+
 struct client {
         watch w;
         server *s;
@@ -61,6 +75,7 @@ struct djob {
 };
 
 struct server {
+        const server_ops *ops;
         int epfd;
         watch signal_w;
         watch listen_w[8];

@@ -167,7 +167,7 @@ int main(int argc, char *argv[]) {
                 return 2;
         }
 
-        server s = { .epfd = -EBADF };
+        server s = { .ops = &server_host_ops, .epfd = -EBADF };
         char why[512];
         int r = config_load(config_path ? config_path : DEFAULT_CONFIG, config_path != NULL, &s.cfg, why,
                             sizeof why);

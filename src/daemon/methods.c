@@ -272,23 +272,36 @@ static void run_method(client *c, vl_call *call) {
                         goto out;
                 }
         }
+        /* corrald's base is its own, chosen once at start-up: a run through corrald never
+         * gets another, not even from an administrator's policy written for `corral run`. */
+        if (corral_policy_set(p, "CGroupBase", "", &diag) < 0)
+                goto oom;
         for (char **a = props; a && *a; a++) {
-                const char *eq = strchr(*a, '=');
-                char key[64];
-                snprintf(key, sizeof key, "%.*s", eq ? (int) (eq - *a) : 0, *a);
-                /* corrald's base is its own, chosen once at start-up: a request that moved it
-                 * would move the daemon (placement migrates this process) and every later run. */
-                if (eq && strcmp(key, "CGroupBase") == 0) {
+                /* The key as corral_policy_set_assignment() reads it (blanks around it are not
+                 * part of it): the key checked here must be the key that is set. */
+                const char *eq = strchr(*a, '='), *start = *a + strspn(*a, " \t"), *end = eq;
+                while (end && end > start && (end[-1] == ' ' || end[-1] == '\t'))
+                        end--;
+                if (!eq || end == start) {
+                        invalid(c, call, "properties", "malformed assignment '%.64s': expected Key=Value", *a);
+                        goto out;
+                }
+                _cleanup_free_ char *key = strndup(start, (size_t) (end - start));
+                if (!key)
+                        goto oom;
+                /* A request that moved the base would move the daemon (placement migrates this
+                 * process) and every later run. */
+                if (strcmp(key, "CGroupBase") == 0) {
                         permission_denied(c, call, "CGroupBase= is corrald's own start-up setting, not a request's");
                         goto out;
                 }
-                if (eq && auth_root_only_key(key) && c->vl.uid != 0) {
+                if (auth_root_only_key(key) && c->vl.uid != 0) {
                         char why[128];
-                        snprintf(why, sizeof why, "%s= is for root only", key);
+                        snprintf(why, sizeof why, "%.64s= is for root only", key);
                         permission_denied(c, call, why);
                         goto out;
                 }
-                r = corral_policy_set_assignment(p, *a, &diag);
+                r = corral_policy_set(p, key, eq + 1, &diag);
                 if (r < 0) {
                         invalid(c, call, "properties", "%s", diag.message);
                         goto out;
@@ -346,7 +359,7 @@ static void run_method(client *c, vl_call *call) {
         j->argv = TAKE_PTR(argv);
         (void) corral_policy_get_u64(p, "MemoryMax", &j->memory_max);
         j->start_usec = clock_usec();
-        r = corral_spawn_with(p, j->argv, attr, &j->job, &diag);
+        r = s->ops->start(s, j, p, attr, &diag);
         if (r < 0) {
                 char why[300];
                 snprintf(why, sizeof why, "cannot start a job: %s", diag.message[0] ? diag.message : strerror(-r));
@@ -360,16 +373,6 @@ static void run_method(client *c, vl_call *call) {
         j->reply = !call->oneway;
         c->run = j;
         c->run_more = call->more && !call->oneway;
-        r = server_add_job(s, j);
-        if (r < 0) {
-                /* The job runs; without its fd in our loop we cannot finish it: stop it now. */
-                corral_job_free(j->job);
-                c->run = NULL;
-                strv_free(j->argv);
-                free(j);
-                unavailable(c, call, "cannot watch the job");
-                goto out;
-        }
         if (c->run_more) {
                 json_t *started = json_pack("{s:s, s:I, s:s}", "id", j->id_str, "pid", (json_int_t) corral_job_pid(j->job),
                                             "backend", corral_backend_to_string(corral_job_backend(j->job)));
@@ -468,7 +471,7 @@ static void doctor_method(client *c, vl_call *call) {
                 return;
         corral_policy *p = NULL;
         corral_doctor_report rep;
-        if (corral_policy_new(&p) < 0 || corral_doctor(p, &rep) < 0) {
+        if (corral_policy_new(&p) < 0 || c->s->ops->doctor(p, &rep) < 0) {
                 corral_policy_free(p);
                 unavailable(c, call, "the doctor failed");
                 return;

@@ -215,6 +215,27 @@ int server_add_job(server *s, djob *j) {
         return 0;
 }
 
+/* corrald's way to start a validated Run: the library spawns it, the loop watches its fd. */
+static int host_start(server *s, djob *j, const corral_policy *p, const corral_spawn_attr *attr,
+                      corral_diag *diag) {
+        int r = corral_spawn_with(p, j->argv, attr, &j->job, diag);
+        if (r < 0)
+                return r;
+        r = server_add_job(s, j);
+        if (r < 0) {
+                /* The job runs; without its fd in our loop we cannot finish it: stop it now. */
+                j->job = corral_job_free(j->job);
+                snprintf(diag->message, sizeof diag->message, "cannot watch the job: %s", strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+const server_ops server_host_ops = {
+        .start = host_start,
+        .doctor = corral_doctor,
+};
+
 static void log_job(const djob *j, const corral_result *res) {
         char peak[32];
         uint64_t b = res ? res->memory_peak_bytes : 0;

@@ -337,9 +337,19 @@ static int set_rdonly(const char *path, bool on) {
         return 0;
 }
 
-/* Bind a path onto itself so that it is a mount point of its own (for "/" it already is). */
+/* Whether path is the root of a mount here (statx, Linux 5.8); false when unsure. */
+static bool mount_root(const char *path) {
+        struct statx stx;
+        if (syscall(SYS_statx, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE, &stx) < 0)
+                return false;
+        return (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/* Make a path a mount point of its own by binding it onto itself, unless it already is one
+ * ("/", and /dev, /proc, /sys nearly everywhere): each bind copies the subtree's mounts
+ * (/sys alone has a dozen here), and the namespace's end unmounts every copy again. */
 static int bind_self(const char *path) {
-        if (strcmp(path, "/") == 0)
+        if (strcmp(path, "/") == 0 || mount_root(path))
                 return 0;
         if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return errno;

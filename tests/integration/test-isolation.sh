@@ -14,7 +14,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 16
+plan 17
 
 POL=${CR_POLICIES:-$CR_ROOT/policies}
 CORRAL_POLICY_PATH=$POL
@@ -22,7 +22,7 @@ export CORRAL_POLICY_PATH
 H=$P/cr-hostile
 
 if [ "$(id -u)" != 0 ]; then
-        for i in $(seq 1 16); do skip "isolation point $i" "needs root (namespaces)"; done
+        for i in $(seq 1 17); do skip "isolation point $i" "needs root (namespaces)"; done
         finish
 fi
 
@@ -90,6 +90,19 @@ expect_json 'status == exited' 'enforcement.protect_system == mount-ns'
 expect_stderr_contains "Read-only file system"
 [ -e /usr/corral-isolation-test ] && fail "/usr/corral-isolation-test exists"
 rm -f /usr/corral-isolation-test
+end
+
+# /dev is a mount of its own (made writable again in place); a ReadWritePaths= directory
+# is not one (bound onto itself first): both paths of ProtectSystem=strict's RW step.
+RWDIR=$(mktemp -d "${TMPDIR:-/tmp}/corral-isolation-rw.XXXXXX")
+begin "ProtectSystem=strict: /dev/shm and a ReadWritePaths= directory stay writable, its parent does not"
+cr_run -p ProtectSystem=strict -p "ReadWritePaths=$RWDIR" -- /bin/sh -c \
+        "$H write $RWDIR/f && { [ ! -d /dev/shm ] || $H write /dev/shm/corral-isolation.$$; } && ! $H write $RWDIR.x"
+expect_exit 0
+expect_json 'status == ok' 'enforcement.protect_system == mount-ns' 'enforcement.paths == mount-ns'
+[ -e "$RWDIR/f" ] || fail "$RWDIR/f was not written through ReadWritePaths="
+[ -e "$RWDIR.x" ] && fail "$RWDIR.x was written next to it, under ProtectSystem=strict"
+rm -rf "$RWDIR" "$RWDIR.x" /dev/shm/corral-isolation.$$
 end
 
 LEFT=/tmp/corral-isolation-left.$$
