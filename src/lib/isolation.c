@@ -117,36 +117,34 @@ int iso_prepare(corral_job *j, char *why, size_t why_size) {
 
         if (policy_wants_namespaces(p)) {
                 const policy_isolation *iso = &p->iso;
-                /* a user-namespace path is not built: refused (prepare_user) before here */
-                bool mounts = iso->private_tmp || iso->protect_system != POLICY_PROTECT_SYSTEM_NO ||
-                              iso->read_only.n || iso->read_write.n || iso->inaccessible.n;
+                bool privileged = ns_privileged();
+                char uwhy[NS_WHY_MAX] = "";
 
-                if (!ns_privileged()) {
-                        /* the user-namespace path is not built: nothing enforces these here */
-                        const char *reason = "namespaces need root (CAP_SYS_ADMIN) here";
+                if (!privileged && !ns_userns_available(uwhy, sizeof uwhy)) {
+                        /* no namespaces for us here: nothing enforces these */
                         r = 0;
                         if (iso->private_network)
-                                r = unenforced(j, &e->private_network, why, why_size, "PrivateNetwork=yes", reason);
+                                r = unenforced(j, &e->private_network, why, why_size, "PrivateNetwork=yes", uwhy);
                         if (r >= 0 && iso->private_tmp)
-                                r = unenforced(j, &e->private_tmp, why, why_size, "PrivateTmp=yes", reason);
+                                r = unenforced(j, &e->private_tmp, why, why_size, "PrivateTmp=yes", uwhy);
                         if (r >= 0 && iso->protect_system != POLICY_PROTECT_SYSTEM_NO)
-                                r = unenforced(j, &e->protect_system, why, why_size, "ProtectSystem=", reason);
+                                r = unenforced(j, &e->protect_system, why, why_size, "ProtectSystem=", uwhy);
                         if (r >= 0 && (iso->read_only.n || iso->read_write.n || iso->inaccessible.n))
-                                r = unenforced(j, &e->paths, why, why_size, "ReadOnlyPaths=/ReadWritePaths=/InaccessiblePaths=", reason);
+                                r = unenforced(j, &e->paths, why, why_size, "ReadOnlyPaths=/ReadWritePaths=/InaccessiblePaths=", uwhy);
                         if (r >= 0 && iso->private_ipc)
-                                r = unenforced(j, &e->private_ipc, why, why_size, "PrivateIPC=yes", reason);
+                                r = unenforced(j, &e->private_ipc, why, why_size, "PrivateIPC=yes", uwhy);
                         if (r >= 0 && iso->private_pids)
-                                r = unenforced(j, &e->private_pids, why, why_size, "PrivatePIDs=yes", reason);
+                                r = unenforced(j, &e->private_pids, why, why_size, "PrivatePIDs=yes", uwhy);
                         if (r < 0)
                                 return r;
                 } else {
-                        if (iso->private_network) {
+                        /* without privilege the child makes its own netns, in its user namespace */
+                        if (privileged && iso->private_network) {
                                 r = net_ns_get(&st->netns_fd, &st->netns_reused, nwhy);
                                 if (r < 0) {
                                         snprintf(why, why_size, "PrivateNetwork=yes: %s", nwhy);
                                         return r;
                                 }
-                                e->private_network = st->netns_reused ? "netns (reused)" : "netns";
                         }
                         r = ns_plan_build(p, st->netns_fd, &st->ns, nwhy);
                         if (r < 0) {
@@ -154,19 +152,22 @@ int iso_prepare(corral_job *j, char *why, size_t why_size) {
                                 return r;
                         }
                         st->child.ns = &st->ns;
+                        if (iso->private_network)
+                                e->private_network = !privileged       ? "user-ns+netns" :
+                                                     st->netns_reused ? "netns (reused)" :
+                                                                        "netns";
                         if (iso->private_tmp)
-                                e->private_tmp = "mount-ns";
+                                e->private_tmp = privileged ? "mount-ns" : "user-ns+mount-ns";
                         if (iso->protect_system != POLICY_PROTECT_SYSTEM_NO)
-                                e->protect_system = "mount-ns";
+                                e->protect_system = privileged ? "mount-ns" : "user-ns+mount-ns";
                         if (iso->read_only.n || iso->read_write.n || iso->inaccessible.n)
-                                e->paths = "mount-ns";
+                                e->paths = privileged ? "mount-ns" : "user-ns+mount-ns";
                         if (iso->private_ipc)
-                                e->private_ipc = "ipc-ns";
+                                e->private_ipc = privileged ? "ipc-ns" : "user-ns+ipc-ns";
                         if (iso->private_pids) {
-                                e->private_pids = "pid-ns";
+                                e->private_pids = privileged ? "pid-ns" : "user-ns+pid-ns";
                                 e->die_with_corral = "pdeathsig+pid-ns";
                         }
-                        (void) mounts;
                 }
         }
 
@@ -308,6 +309,8 @@ enum {
         ISO_WIRE_PROG = 1 << 1,
         ISO_WIRE_NNP = 1 << 2,
         ISO_WIRE_CREDS = 1 << 3,
+        ISO_WIRE_USERNS = 1 << 4, /* the unprivileged path: maps below */
+        ISO_WIRE_LO_UP = 1 << 5,
 };
 
 typedef struct iso_wire {
@@ -317,6 +320,7 @@ typedef struct iso_wire {
         uint32_t uid, gid;
         uint32_t n_mounts;
         uint32_t n_insns; /* struct sock_filter right after this header */
+        char uid_map[NS_ID_MAP_MAX], gid_map[NS_ID_MAP_MAX];
         struct {
                 uint32_t op;
                 uint32_t off; /* of the NUL-terminated path, from the start */
@@ -333,6 +337,13 @@ int iso_child_pack(const iso_child *c, int *ret_memfd) {
                 w.unshare_flags = c->ns->unshare_flags;
                 w.clone_flags = c->ns->clone_flags;
                 w.n_mounts = c->ns->n_mounts;
+                if (c->ns->userns) {
+                        w.flags |= ISO_WIRE_USERNS;
+                        memcpy(w.uid_map, c->ns->uid_map, sizeof w.uid_map);
+                        memcpy(w.gid_map, c->ns->gid_map, sizeof w.gid_map);
+                }
+                if (c->ns->lo_up)
+                        w.flags |= ISO_WIRE_LO_UP;
         }
         if (c->prog) {
                 w.flags |= ISO_WIRE_PROG;
@@ -387,7 +398,8 @@ int iso_child_unpack(int memfd, int notify_fd, int netns_fd, iso_unpacked *ret) 
         size_t insns = (size_t) w->n_insns * sizeof(struct sock_filter);
         bool ok = w->magic == ISO_WIRE_MAGIC && w->n_mounts <= NS_MAX_MOUNTS && w->n_insns <= BPF_MAXINSNS &&
                   sizeof *w + insns <= u.map_size && !!(w->flags & ISO_WIRE_PROG) == (w->n_insns > 0) &&
-                  !!(w->flags & ISO_WIRE_PROG) == (notify_fd >= 0);
+                  !!(w->flags & ISO_WIRE_PROG) == (notify_fd >= 0) &&
+                  memchr(w->uid_map, '\0', sizeof w->uid_map) && memchr(w->gid_map, '\0', sizeof w->gid_map);
         for (uint32_t i = 0; ok && i < w->n_mounts; i++) {
                 uint32_t o = w->mounts[i].off;
                 ok = w->mounts[i].op <= NS_MOUNT_MQUEUE && o >= sizeof *w + insns && o < u.map_size &&
@@ -403,6 +415,10 @@ int iso_child_unpack(int memfd, int notify_fd, int netns_fd, iso_unpacked *ret) 
                 u.ns.clone_flags = w->clone_flags;
                 u.ns.netns_fd = netns_fd;
                 u.ns.n_mounts = w->n_mounts;
+                u.ns.userns = w->flags & ISO_WIRE_USERNS;
+                u.ns.lo_up = w->flags & ISO_WIRE_LO_UP;
+                memcpy(u.ns.uid_map, w->uid_map, sizeof u.ns.uid_map);
+                memcpy(u.ns.gid_map, w->gid_map, sizeof u.ns.gid_map);
                 for (uint32_t i = 0; i < w->n_mounts; i++)
                         u.ns.mounts[i] = (ns_mount){ (ns_mount_op) w->mounts[i].op, base + w->mounts[i].off };
         }

@@ -32,6 +32,8 @@ typedef enum spawn_step {
         SPAWN_STEP_PIDNS_EXIT, /* not a failure: pid 1 reports pid 2's wait status (detail) */
         SPAWN_STEP_CREDENTIALS, /* setgroups, setresgid, setresuid */
         SPAWN_STEP_CHDIR,       /* the run's working directory */
+        SPAWN_STEP_USERNS,      /* the unprivileged path: the user namespace's uid/gid maps */
+        SPAWN_STEP_LOOPBACK,    /* the unprivileged path: lo up in the run's own netns */
         SPAWN_STEP_FN_PREPARE,  /* function mode: what the child does before its filter (crash handler) */
         _SPAWN_STEP_MAX,
 } spawn_step;

@@ -231,6 +231,28 @@ static bool root(void) {
         return geteuid() == 0;
 }
 
+/* How this process gets namespaces: as root, through a user namespace of each run's
+ * own (not root, where the kernel allows it), or not at all (then those points SKIP). */
+static corral_namespaces ns_how = CORRAL_NAMESPACES_NONE;
+static char ns_why[256] = "";
+
+static bool have_ns(void) {
+        return ns_how != CORRAL_NAMESPACES_NONE;
+}
+
+/* What enforcement says for a namespace setting here: "mount-ns", or "user-ns+mount-ns". */
+static bool enforced_by(const char *got, const char *want) {
+        char full[64];
+        snprintf(full, sizeof full, "%s%s", ns_how == CORRAL_NAMESPACES_USER ? "user-ns+" : "", want);
+        return got && strcmp(got, full) == 0;
+}
+
+#define SKIP_WITHOUT_NS(desc)                                                       \
+        if (!have_ns()) {                                                           \
+                tap_skip(desc, ns_why[0] ? ns_why : "no namespaces for this process"); \
+                return;                                                             \
+        }
+
 /* A run the filter ended: status, signal, exit code and the evidence. */
 static void expect_denied(const corral_result *r, const char *name, int nr) {
         expect(r && r->status == CORRAL_STATUS_SYSCALL_DENIED, "status %s", ft_status(r));
@@ -341,26 +363,20 @@ static void t_crash_under_filter(void) {
 }
 
 static void t_protect_system(void) {
-        if (!root()) {
-                tap_skip("ProtectSystem=strict", "namespaces need root");
-                return;
-        }
+        SKIP_WITHOUT_NS("ProtectSystem=strict");
         tap_begin("ProtectSystem=strict: creating a file in /usr fails with EROFS");
         const char *o;
         corral_job *job = run_ok(ft_policy("ProtectSystem=strict", NULL), fn_write_usr, NULL, &o);
         const corral_result *r = job ? corral_job_result(job) : NULL;
         expect(streq(o, "-1 EROFS"), "output '%s'", o);
-        expect(r && streq(r->isolation.protect_system, "mount-ns"), "enforcement.protect_system %s",
+        expect(r && enforced_by(r->isolation.protect_system, "mount-ns"), "enforcement.protect_system %s",
                r && r->isolation.protect_system ? r->isolation.protect_system : "(null)");
         ft_dump(r);
         corral_job_free(job);
 }
 
 static void t_private_tmp(void) {
-        if (!root()) {
-                tap_skip("PrivateTmp=yes", "namespaces need root");
-                return;
-        }
+        SKIP_WITHOUT_NS("PrivateTmp=yes");
         tap_begin("PrivateTmp=yes (with ProtectSystem=strict): a file left in /tmp is gone after the run");
         const char *o;
         corral_job *job = run_ok(ft_policy("PrivateTmp=yes", "ProtectSystem=strict", NULL), fn_leave_tmp, NULL, &o);
@@ -373,16 +389,16 @@ static void t_private_tmp(void) {
         expect(n == 0, "the private /tmp had %d entries at the start", n);
         struct stat st;
         expect(path[0] && stat(path, &st) < 0 && errno == ENOENT, "%s is still there after the run", path);
-        expect(r && streq(r->isolation.private_tmp, "mount-ns"), "enforcement.private_tmp %s",
+        expect(r && enforced_by(r->isolation.private_tmp, "mount-ns"), "enforcement.private_tmp %s",
                r && r->isolation.private_tmp ? r->isolation.private_tmp : "(null)");
         ft_dump(r);
         corral_job_free(job);
 }
 
 static void t_private_network(void) {
-        if (!root()) {
-                tap_skip("PrivateNetwork=yes", "namespaces need root");
-                tap_skip("PrivateNetwork=yes", "namespaces need root");
+        if (!have_ns()) {
+                tap_skip("PrivateNetwork=yes", ns_why);
+                tap_skip("PrivateNetwork=yes", ns_why);
                 return;
         }
         tap_begin("PrivateNetwork=yes: ip link shows only lo, up");
@@ -390,7 +406,9 @@ static void t_private_network(void) {
         corral_job *job = run_ok(ft_policy("PrivateNetwork=yes", NULL), fn_links, NULL, &o);
         const corral_result *r = job ? corral_job_result(job) : NULL;
         expect(streq(o, "lo:up"), "links '%s'", o);
-        expect(r && r->isolation.private_network && strncmp(r->isolation.private_network, "netns", 5) == 0,
+        expect(r && r->isolation.private_network &&
+                       (ns_how == CORRAL_NAMESPACES_USER ? streq(r->isolation.private_network, "user-ns+netns")
+                                                         : strncmp(r->isolation.private_network, "netns", 5) == 0),
                "enforcement.private_network %s", r && r->isolation.private_network ? r->isolation.private_network : "(null)");
         ft_dump(r);
         corral_job_free(job);
@@ -403,10 +421,7 @@ static void t_private_network(void) {
 }
 
 static void t_private_ipc(void) {
-        if (!root()) {
-                tap_skip("PrivateIPC=yes", "namespaces need root");
-                return;
-        }
+        SKIP_WITHOUT_NS("PrivateIPC=yes");
         tap_begin("PrivateIPC=yes: the function's ipc namespace is not ours; PrivateNetwork's netns not ours either");
         const char *o;
         unsigned long net = 0, mnt = 0, ipc = 0, my_net = 0, my_mnt = 0, my_ipc = 0;
@@ -423,7 +438,7 @@ static void t_private_ipc(void) {
         expect(ipc && ipc != my_ipc, "ipc ns %lu, ours %lu", ipc, my_ipc);
         expect(net && net != my_net, "net ns %lu, ours %lu", net, my_net);
         expect(mnt && mnt != my_mnt, "mnt ns %lu, ours %lu (PrivateIPC mounts /dev/mqueue)", mnt, my_mnt);
-        expect(r && streq(r->isolation.private_ipc, "ipc-ns"), "enforcement.private_ipc %s",
+        expect(r && enforced_by(r->isolation.private_ipc, "ipc-ns"), "enforcement.private_ipc %s",
                r && r->isolation.private_ipc ? r->isolation.private_ipc : "(null)");
         ft_dump(r);
         corral_job_free(job);
@@ -444,10 +459,7 @@ static void t_nothing_stays(void) {
         ft_dump(r);
         corral_job_free(job);
 
-        if (!root()) {
-                tap_skip("namespaces then none", "namespaces need root");
-                return;
-        }
+        SKIP_WITHOUT_NS("namespaces then none");
         tap_begin("a run with PrivateNetwork/PrivateTmp/PrivateIPC, then one without: back in our namespaces");
         unsigned long first[3] = {}, second[3] = {}, mine[3] = {};
         const char *ns[3] = { "/proc/self/ns/net", "/proc/self/ns/mnt", "/proc/self/ns/ipc" };
@@ -516,10 +528,13 @@ static void t_shipped_policy(void) {
         const corral_result *r = job ? corral_job_result(job) : NULL;
         expect(streq(o, "parsed"), "output '%s'", o);
         expect(r && streq(r->isolation.syscall_filter, "seccomp"), "no filter");
-        if (root())
-                expect(r && r->isolation.private_network && streq(r->isolation.private_tmp, "mount-ns") &&
-                               streq(r->isolation.protect_system, "mount-ns"),
+        if (have_ns())
+                expect(r && r->isolation.private_network && enforced_by(r->isolation.private_tmp, "mount-ns") &&
+                               enforced_by(r->isolation.protect_system, "mount-ns"),
                        "namespaces not enforced");
+        else
+                expect(r && streq(r->isolation.private_tmp, "none"), "private_tmp %s without namespaces",
+                       r && r->isolation.private_tmp ? r->isolation.private_tmp : "(null)");
         ft_dump(r);
         corral_job_free(job);
 
@@ -554,10 +569,16 @@ int main(int argc, char **argv) {
                 printf("Bail out! cannot become a subreaper or start the forkserver\n");
                 return 1;
         }
+        corral_namespaces_report nsr;
+        if (corral_doctor_namespaces(&nsr) == 0) {
+                ns_how = nsr.how;
+                snprintf(ns_why, sizeof ns_why, "%s", nsr.why);
+        }
         char *fds_before = ft_fds();
 
         tap_plan(26);
-        tap_diag("start method %s, backend %s, %s", ft_start, ft_backend, root() ? "root" : "not root");
+        tap_diag("start method %s, backend %s, uid %u, namespaces: %s", ft_start, ft_backend, (unsigned) geteuid(),
+                 corral_namespaces_to_string(ns_how));
         t_denied("ptrace(PTRACE_TRACEME)", "~@debug", fn_ptrace, "ptrace", SYS_ptrace);
         t_denied("socket(AF_INET) + connect", "~@network-io", fn_inet, "socket", SYS_socket);
         t_denied("unshare(CLONE_NEWUSER)", "~@process", fn_userns, "unshare", SYS_unshare);
