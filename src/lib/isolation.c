@@ -92,6 +92,13 @@ static int prepare_user(corral_job *j, char *why, size_t why_size) {
         return 0;
 }
 
+/* Whether the run's network namespace may be reused after it: only when the run could not
+ * have changed it, as a user of its own without capabilities (a run as root had
+ * CAP_NET_ADMIN there). See net.h. */
+static bool netns_poolable(const iso_state *st) {
+        return st->child.set_creds && st->child.uid != 0;
+}
+
 int iso_prepare(corral_job *j, char *why, size_t why_size) {
         const corral_policy *p = &j->policy;
         iso_state *st = &j->iso;
@@ -115,36 +122,36 @@ int iso_prepare(corral_job *j, char *why, size_t why_size) {
 
         if (policy_wants_namespaces(p)) {
                 const policy_isolation *iso = &p->iso;
-                /* a user-namespace path is not built: refused (prepare_user) before here */
-                bool mounts = iso->private_tmp || iso->protect_system != POLICY_PROTECT_SYSTEM_NO ||
-                              iso->read_only.n || iso->read_write.n || iso->inaccessible.n;
+                bool privileged = ns_privileged();
+                char uwhy[NS_WHY_MAX] = "";
 
-                if (!ns_privileged()) {
-                        /* the user-namespace path is not built: nothing enforces these here */
-                        const char *reason = "namespaces need root (CAP_SYS_ADMIN) here";
+                if (!privileged && !ns_userns_available(uwhy, sizeof uwhy)) {
+                        /* no namespaces for us here: nothing enforces these */
                         r = 0;
                         if (iso->private_network)
-                                r = unenforced(j, &e->private_network, why, why_size, "PrivateNetwork=yes", reason);
+                                r = unenforced(j, &e->private_network, why, why_size, "PrivateNetwork=yes", uwhy);
                         if (r >= 0 && iso->private_tmp)
-                                r = unenforced(j, &e->private_tmp, why, why_size, "PrivateTmp=yes", reason);
+                                r = unenforced(j, &e->private_tmp, why, why_size, "PrivateTmp=yes", uwhy);
                         if (r >= 0 && iso->protect_system != POLICY_PROTECT_SYSTEM_NO)
-                                r = unenforced(j, &e->protect_system, why, why_size, "ProtectSystem=", reason);
+                                r = unenforced(j, &e->protect_system, why, why_size, "ProtectSystem=", uwhy);
                         if (r >= 0 && (iso->read_only.n || iso->read_write.n || iso->inaccessible.n))
-                                r = unenforced(j, &e->paths, why, why_size, "ReadOnlyPaths=/ReadWritePaths=/InaccessiblePaths=", reason);
+                                r = unenforced(j, &e->paths, why, why_size, "ReadOnlyPaths=/ReadWritePaths=/InaccessiblePaths=", uwhy);
                         if (r >= 0 && iso->private_ipc)
-                                r = unenforced(j, &e->private_ipc, why, why_size, "PrivateIPC=yes", reason);
+                                r = unenforced(j, &e->private_ipc, why, why_size, "PrivateIPC=yes", uwhy);
                         if (r >= 0 && iso->private_pids)
-                                r = unenforced(j, &e->private_pids, why, why_size, "PrivatePIDs=yes", reason);
+                                r = unenforced(j, &e->private_pids, why, why_size, "PrivatePIDs=yes", uwhy);
                         if (r < 0)
                                 return r;
                 } else {
-                        if (iso->private_network) {
+                        /* Only a namespace that can go back to the pool comes from net.c's
+                         * pool or thread; every other run's child makes a fresh one itself
+                         * (in its user namespace, or root's), see ns_plan_build. */
+                        if (privileged && iso->private_network && netns_poolable(st)) {
                                 r = net_ns_get(&st->netns_fd, &st->netns_reused, nwhy);
                                 if (r < 0) {
                                         snprintf(why, why_size, "PrivateNetwork=yes: %s", nwhy);
                                         return r;
                                 }
-                                e->private_network = st->netns_reused ? "netns (reused)" : "netns";
                         }
                         r = ns_plan_build(p, st->netns_fd, &st->ns, nwhy);
                         if (r < 0) {
@@ -152,19 +159,22 @@ int iso_prepare(corral_job *j, char *why, size_t why_size) {
                                 return r;
                         }
                         st->child.ns = &st->ns;
+                        if (iso->private_network)
+                                e->private_network = !privileged       ? "user-ns+netns" :
+                                                     st->netns_reused ? "netns (reused)" :
+                                                                        "netns";
                         if (iso->private_tmp)
-                                e->private_tmp = "mount-ns";
+                                e->private_tmp = privileged ? "mount-ns" : "user-ns+mount-ns";
                         if (iso->protect_system != POLICY_PROTECT_SYSTEM_NO)
-                                e->protect_system = "mount-ns";
+                                e->protect_system = privileged ? "mount-ns" : "user-ns+mount-ns";
                         if (iso->read_only.n || iso->read_write.n || iso->inaccessible.n)
-                                e->paths = "mount-ns";
+                                e->paths = privileged ? "mount-ns" : "user-ns+mount-ns";
                         if (iso->private_ipc)
-                                e->private_ipc = "ipc-ns";
+                                e->private_ipc = privileged ? "ipc-ns" : "user-ns+ipc-ns";
                         if (iso->private_pids) {
-                                e->private_pids = "pid-ns";
+                                e->private_pids = privileged ? "pid-ns" : "user-ns+pid-ns";
                                 e->die_with_corral = "pdeathsig+pid-ns";
                         }
-                        (void) mounts;
                 }
         }
 
@@ -288,9 +298,7 @@ void iso_release(corral_job *j) {
         st->sock[1] = safe_close(st->sock[1]);
         filter_prog_release(st->prog);
         st->prog = NULL;
-        /* Reused only when the run could not have changed it: it ran as a user of its own,
-         * without capabilities (a run as root had CAP_NET_ADMIN there). See net.h. */
-        net_ns_put(st->netns_fd, st->child.set_creds && st->child.uid != 0);
+        net_ns_put(st->netns_fd, netns_poolable(st));
         st->netns_fd = -EBADF;
         dynuser_release(&st->user);
         st->active = false;

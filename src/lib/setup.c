@@ -18,32 +18,38 @@
  *   4. pdeathsig    [isolation] PR_SET_PDEATHSIG after the signal reset (its signal must
  *                   have its default action), then getppid() against the parent's pid for
  *                   a parent that already died.
- *   5. namespaces   [isolation: namespaces] unshare() of user/mount/pid/ipc/uts/net, or
- *                   setns() into the netns prepared in the parent (net.c brought its
- *                   loopback up there): before anything that must happen inside them.
- *   6. mounts       [namespaces with mounts] private propagation, then the policy's
+ *   5. userns       [namespaces, unprivileged caller] clone made the child a user namespace
+ *                   of its own (CLONE_NEWUSER: every capability in it until exec): write
+ *                   setgroups "deny", then uid_map and gid_map mapping the caller's ids
+ *                   to themselves, before anything creates files or namespaces in it.
+ *   6. namespaces   [isolation: namespaces] unshare() of mount/ipc/net, or setns() into
+ *                   the netns prepared in the parent (net.c brought its loopback up
+ *                   there): before anything that must happen inside them.
+ *   6a. loopback    [PrivateNetwork=, unprivileged] the child made its netns itself: lo up
+ *                   (one ioctl, net.c), while it still has CAP_NET_ADMIN there.
+ *   7. mounts       [namespaces with mounts] private propagation, then the policy's
  *                   mounts: needs the mount namespace and still all privileges.
- *   7. pidns init   [PrivatePIDs=] after the mounts (pid 1 mounted the namespace's /proc):
+ *   8. pidns init   [PrivatePIDs=] after the mounts (pid 1 mounted the namespace's /proc):
  *                   pid 1 stays behind as corral's init, pid 2 goes on from here.
- *   8. rlimits      [a plan] setrlimit: before the credentials drop (raising a hard limit
+ *   9. rlimits      [a plan] setrlimit: before the credentials drop (raising a hard limit
  *                   needs CAP_SYS_RESOURCE).
- *   9. credentials  [corrald's client, User=, DynamicUser=] setgroups, setresgid,
+ *  10. credentials  [corrald's client, User=, DynamicUser=] setgroups, setresgid,
  *                   setresuid, in that order (groups need CAP_SETGID, which setresuid
  *                   drops); after mounts and network, which need privilege.
- *  10. chdir        [a cwd] after credentials, so the directory is checked with the run's
+ *  11. chdir        [a cwd] after credentials, so the directory is checked with the run's
  *                   own rights (systemd does the same for WorkingDirectory=).
- *  11. pdeathsig    [credentials and isolation] again: a uid change clears it.
- *  12. stdio        dup2 the run's stdin/stdout/stderr onto 0-2.
- *  13. fds          everything above 2 close-on-exec (close_range, 5.11); function mode
+ *  12. pdeathsig    [credentials and isolation] again: a uid change clears it.
+ *  13. stdio        dup2 the run's stdin/stdout/stderr onto 0-2.
+ *  14. fds          everything above 2 close-on-exec (close_range, 5.11); function mode
  *                   closes all but the kept fds and the report pipe.
- *  14. seccomp      [SystemCallFilter=] LAST before exec: no_new_privs first (loading a
+ *  15. seccomp      [SystemCallFilter=] LAST before exec: no_new_privs first (loading a
  *                   filter without CAP_SYS_ADMIN requires it, and it comes after the
  *                   credentials change, which a filter could refuse), then the filter,
  *                   whose BPF was compiled in the parent (filter.c); the set-up's own
  *                   calls are never filtered and the program runs under it from its first
  *                   instruction. Without a filter, [NoNewPrivileges=] sets only
  *                   no_new_privs here.
- *  15. exec         execve; or, in function mode, close the report pipe (EOF: set-up done)
+ *  16. exec         execve; or, in function mode, close the report pipe (EOF: set-up done)
  *                   and run the function (job.c builds isolation steps for commands only).
  *
  * Adding a step: a SPAWN_STEP_ value (append: the value crosses a pipe), a row in
@@ -65,6 +71,7 @@
 #include "isolation.h"
 #include "macro.h"
 #include "namespace.h"
+#include "net.h"
 #include "rlimit.h"
 #include "setup.h"
 #include "spawn.h"
@@ -201,7 +208,17 @@ static int step_pdeathsig(const setup_op *op, setup_child *c) {
 }
 
 static int step_pidns_init(const setup_op *op, setup_child *c) {
-        return init_start(c->errfd);
+        const spawn_request *req = op->ptr;
+        return init_start(c->errfd, req->credentials, req->iso->ns->userns);
+}
+
+static int step_userns(const setup_op *op, setup_child *c) {
+        const iso_child *iso = op->ptr;
+        return ns_child_userns(iso->ns, &c->detail);
+}
+
+static int step_loopback(const setup_op *op, setup_child *c) {
+        return net_child_lo_up();
 }
 
 static int step_namespaces(const setup_op *op, setup_child *c) {
@@ -242,7 +259,9 @@ static const struct {
         int (*run)(const setup_op *op, setup_child *c);
 } steps[_SPAWN_STEP_MAX] = {
         [SPAWN_STEP_PDEATHSIG] = { "PR_SET_PDEATHSIG (corral died during the set-up)", step_pdeathsig },
+        [SPAWN_STEP_USERNS] = { "writing the user namespace's uid/gid maps", step_userns },
         [SPAWN_STEP_NAMESPACES] = { "entering the namespaces", step_namespaces },
+        [SPAWN_STEP_LOOPBACK] = { "bringing lo up in the run's network namespace", step_loopback },
         [SPAWN_STEP_MOUNTS] = { "setting up the mounts", step_mounts },
         [SPAWN_STEP_NO_NEW_PRIVS] = { "no_new_privs", step_no_new_privs },
         [SPAWN_STEP_SECCOMP] = { "loading the syscall filter", step_seccomp },
@@ -284,13 +303,17 @@ void setup_plan_build(const spawn_request *req, setup_plan *ret) {
         if (req->iso) {
                 add(&p, (setup_op){ .step = SPAWN_STEP_PDEATHSIG, .ptr = req->iso });
                 if (req->iso->ns) {
+                        if (req->iso->ns->userns)
+                                add(&p, (setup_op){ .step = SPAWN_STEP_USERNS, .ptr = req->iso });
                         add(&p, (setup_op){ .step = SPAWN_STEP_NAMESPACES, .ptr = req->iso });
+                        if (req->iso->ns->lo_up)
+                                add(&p, (setup_op){ .step = SPAWN_STEP_LOOPBACK });
                         if (req->iso->ns->n_mounts)
                                 add(&p, (setup_op){ .step = SPAWN_STEP_MOUNTS, .ptr = req->iso });
                         /* after the mounts (pid 1 mounted the namespace's /proc), before
                          * anything pid 1 should not hold: pid 2 goes on from here */
                         if (req->iso->ns->clone_flags & CLONE_NEWPID)
-                                add(&p, (setup_op){ .step = SPAWN_STEP_PIDNS_INIT });
+                                add(&p, (setup_op){ .step = SPAWN_STEP_PIDNS_INIT, .ptr = req });
                 }
         }
         if (req->rlimits)

@@ -32,6 +32,8 @@ typedef enum spawn_step {
         SPAWN_STEP_PIDNS_EXIT, /* not a failure: pid 1 reports pid 2's wait status (detail) */
         SPAWN_STEP_CREDENTIALS, /* setgroups, setresgid, setresuid */
         SPAWN_STEP_CHDIR,       /* the run's working directory */
+        SPAWN_STEP_USERNS,      /* the unprivileged path: the user namespace's uid/gid maps */
+        SPAWN_STEP_LOOPBACK,    /* the unprivileged path: lo up in the run's own netns */
         _SPAWN_STEP_MAX,
 } spawn_step;
 
@@ -42,7 +44,7 @@ typedef struct setup_op {
         const void *ptr; /* step-specific data that lives until exec (the rl_set, the request) */
 } setup_op;
 
-#define SETUP_MAX_OPS 16
+#define SETUP_MAX_OPS 20
 
 typedef struct setup_plan {
         size_t n;
