@@ -357,6 +357,16 @@ static void t_crash_under_filter(void) {
         ft_dump(r);
         corral_job_free(job);
 
+        tap_begin("a crash under a bare allow-list (SystemCallFilter=@default): still a crash, with its report");
+        job = run(ft_policy("SystemCallFilter=@default", NULL), fn_segv, NULL, 0);
+        r = job ? corral_job_result(job) : NULL;
+        expect(r && r->status == CORRAL_STATUS_SIGNALED && r->signal == SIGSEGV, "status %s signal %d", ft_status(r),
+               r ? r->signal : 0);
+        expect(r && r->crash_report && strstr(r->crash_report, "crash_in_filter"), "crash report: %s",
+               r && r->crash_report ? r->crash_report : "(none)");
+        ft_dump(r);
+        corral_job_free(job);
+
         tap_begin("abort() under a filter denying @process (tgkill of itself is the channel's): SIGABRT, report");
         job = run(ft_policy("SystemCallFilter=~@process @network-io", NULL), fn_abort, NULL, 0);
         r = job ? corral_job_result(job) : NULL;
@@ -638,7 +648,7 @@ int main(int argc, char **argv) {
         }
         char *fds_before = ft_fds();
 
-        tap_plan(27);
+        tap_plan(28);
         tap_diag("start method %s, backend %s, uid %u, namespaces: %s", ft_start, ft_backend, (unsigned) geteuid(),
                  corral_namespaces_to_string(ns_how));
         t_denied("ptrace(PTRACE_TRACEME)", "~@debug", fn_ptrace, "ptrace", SYS_ptrace);
