@@ -5,8 +5,10 @@
  * The child is cloned into a new pid namespace (CLONE_NEWPID) and is its pid 1. A program
  * that is not written to be an init misbehaves there: the kernel drops signals pid 1 has
  * no handler for (SIGTERM from the grace period would do nothing) and orphans pile up as
- * zombies. So pid 1 stays corral's: it forks, the fork (pid 2) goes on with the set-up
- * plan and execs the program, and pid 1 only waits — it forwards every signal it gets
+ * zombies. So pid 1 stays corral's: it starts pid 2, which goes on with the set-up plan and
+ * execs the program (sharing pid 1's memory until then, on a stack of its own, while pid 1
+ * sleeps: clone-vm.c; no copy of corral's page tables for a process that only execs), and
+ * pid 1 only waits — it forwards every signal it gets
  * to pid 2, reaps every orphan, and when pid 2 ends it writes pid 2's wait status on the
  * report pipe (SPAWN_STEP_PIDNS_EXIT: the parent reads the run's real status there,
  * since an init cannot die of most signals) and exits. Its exit makes the kernel kill
@@ -15,9 +17,11 @@
  * Its credentials: the init is forked from the set-up before the rlimits and credential
  * steps (it must mount the namespace's /proc first, and pid 2 must be its child), so it
  * would stay root (corrald's runs for a uid-1000 caller, User=, DynamicUser=) or keep the
- * capabilities a user namespace of its own gave it (the unprivileged path). Right after
- * the fork it drops them: the run's uid and gid (then PR_SET_PDEATHSIG again: a uid change
- * clears it), no capabilities, not dumpable. Nothing of a run runs with more than the run.
+ * capabilities a user namespace of its own gave it (the unprivileged path). As soon as it
+ * wakes after pid 2's exec it drops them: not dumpable first, then the run's uid and gid
+ * (then PR_SET_PDEATHSIG again: a uid change clears it), no capabilities. Until then the
+ * program cannot touch it: a root init is another uid, and one with capabilities in the
+ * run's user namespace cannot be ptraced by a program without them.
  *
  * Between clone and exec: async-signal-safe system calls only, no allocation.
  */
@@ -32,6 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clone-vm.h"
 #include "init.h"
 #include "macro.h"
 #include "spawn.h"
@@ -82,6 +87,10 @@ _noreturn_ static void serve(pid_t main_pid, int errfd) {
 
 /* pid 1, right after the fork: no more privilege than the run. 0 or an errno. */
 static int drop_privileges(const spawn_credentials *creds, bool userns) {
+        /* First: pid 2 may already run the program (it shares our memory until its exec, and
+         * we only wake after it), and without caps we must never be dumpable for it. */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return errno;
         if (creds) {
                 /* raw syscalls: glibc's would broadcast to threads the child does not have */
                 if (syscall(SYS_setgroups, creds->n_groups, creds->groups) < 0 ||
@@ -98,12 +107,24 @@ static int drop_privileges(const spawn_credentials *creds, bool userns) {
                 if (syscall(SYS_capset, &h, d) < 0)
                         return errno;
         }
-        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-                return errno;
         return 0;
 }
 
-int init_start(int errfd, const spawn_credentials *creds, bool userns) {
+/* pid 2 on the stack clone_vm_run gave it, in pid 1's memory until it execs */
+typedef struct pid2_start {
+        uint64_t mask;
+        int (*fn)(void *arg);
+        void *arg;
+} pid2_start;
+
+static int pid2_run(void *arg) {
+        const pid2_start *s = arg;
+        if (raw_sigmask(SIG_SETMASK, &s->mask, NULL) < 0)
+                return 127;
+        return s->fn(s->arg);
+}
+
+int init_start(int errfd, const spawn_credentials *creds, bool userns, int (*pid2_fn)(void *arg), void *pid2_arg) {
         uint64_t all = ~UINT64_C(0), old = 0;
         long pid;
 
@@ -112,15 +133,25 @@ int init_start(int errfd, const spawn_credentials *creds, bool userns) {
         /* Block everything first, so that no signal slips between the fork and the wait. */
         if (raw_sigmask(SIG_SETMASK, &all, &old) < 0)
                 return errno;
-        pid = syscall(SYS_clone, (unsigned long) SIGCHLD, 0UL, 0UL, 0UL, 0UL);
-        if (pid < 0)
-                return errno;
-        if (pid == 0) {
-                /* pid 2: the rest of the plan, then the program, with the mask it had. */
-                if (raw_sigmask(SIG_SETMASK, &old, NULL) < 0)
+        /* pid 2 shares our memory until it execs, and we sleep until then (clone-vm.c): no
+         * copy of corral's page tables for a process that only execs. */
+        pid2_start s = { .mask = old, .fn = pid2_fn, .arg = pid2_arg };
+        struct {
+                uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+        } args = { .exit_signal = SIGCHLD }; /* clone3's first version: 64 bytes */
+        pid = pid2_fn ? clone_vm_run(&args, sizeof args, pid2_run, &s) : -ENOSYS;
+        if (pid == -ENOSYS) {
+                pid = syscall(SYS_clone, (unsigned long) SIGCHLD, 0UL, 0UL, 0UL, 0UL);
+                if (pid < 0)
                         return errno;
-                return 0;
-        }
+                if (pid == 0) {
+                        /* pid 2: the rest of the plan, then the program, with the mask it had. */
+                        if (raw_sigmask(SIG_SETMASK, &old, NULL) < 0)
+                                return errno;
+                        return 0;
+                }
+        } else if (pid < 0)
+                return (int) -pid;
         int err = drop_privileges(creds, userns);
         if (err) {
                 /* pid 2 must not run under an init that kept privilege: end both */
