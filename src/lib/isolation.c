@@ -92,6 +92,13 @@ static int prepare_user(corral_job *j, char *why, size_t why_size) {
         return 0;
 }
 
+/* Whether the run's network namespace may be reused after it: only when the run could not
+ * have changed it, as a user of its own without capabilities (a run as root had
+ * CAP_NET_ADMIN there). See net.h. */
+static bool netns_poolable(const iso_state *st) {
+        return st->child.set_creds && st->child.uid != 0;
+}
+
 int iso_prepare(corral_job *j, char *why, size_t why_size) {
         const corral_policy *p = &j->policy;
         iso_state *st = &j->iso;
@@ -136,8 +143,10 @@ int iso_prepare(corral_job *j, char *why, size_t why_size) {
                         if (r < 0)
                                 return r;
                 } else {
-                        /* without privilege the child makes its own netns, in its user namespace */
-                        if (privileged && iso->private_network) {
+                        /* Only a namespace that can go back to the pool comes from net.c's
+                         * pool or thread; every other run's child makes a fresh one itself
+                         * (in its user namespace, or root's), see ns_plan_build. */
+                        if (privileged && iso->private_network && netns_poolable(st)) {
                                 r = net_ns_get(&st->netns_fd, &st->netns_reused, nwhy);
                                 if (r < 0) {
                                         snprintf(why, why_size, "PrivateNetwork=yes: %s", nwhy);
@@ -289,9 +298,7 @@ void iso_release(corral_job *j) {
         st->sock[1] = safe_close(st->sock[1]);
         filter_prog_release(st->prog);
         st->prog = NULL;
-        /* Reused only when the run could not have changed it: it ran as a user of its own,
-         * without capabilities (a run as root had CAP_NET_ADMIN there). See net.h. */
-        net_ns_put(st->netns_fd, st->child.set_creds && st->child.uid != 0);
+        net_ns_put(st->netns_fd, netns_poolable(st));
         st->netns_fd = -EBADF;
         dynuser_release(&st->user);
         st->active = false;

@@ -265,14 +265,14 @@ int ns_plan_build(const corral_policy *p, int netns_fd, ns_plan *ret, char *why)
                 plan.unshare_flags |= CLONE_NEWIPC;
         if (iso->private_pids)
                 plan.clone_flags |= CLONE_NEWPID;
-        if (iso->private_network && plan.userns) {
-                /* a netns owned by the run's user namespace: only its child can make it */
+        if (iso->private_network && netns_fd >= 0 && !plan.userns) {
+                plan.netns_fd = netns_fd; /* made (or pooled) by the parent: join it */
+        } else if (iso->private_network) {
+                /* The child makes its own and brings lo up itself: in the run's user
+                 * namespace (only its child can make one owned by it), or root's fresh one
+                 * that no later run will reuse (no thread, no libnl load per run). */
                 plan.unshare_flags |= CLONE_NEWNET;
                 plan.lo_up = true;
-        } else if (iso->private_network) {
-                if (netns_fd < 0)
-                        return why_fail(why, -EINVAL, "PrivateNetwork=yes without a namespace");
-                plan.netns_fd = netns_fd;
         }
 
         if (mounts)

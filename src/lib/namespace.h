@@ -38,7 +38,7 @@ typedef struct ns_plan {
         /* The unprivileged path: the child is cloned into a user namespace of its own and
          * maps the caller's uid and gid to themselves (these lines, written by the child). */
         bool userns;
-        bool lo_up;           /* the child made its own netns (userns): bring lo up there */
+        bool lo_up;           /* the child makes its own netns (CLONE_NEWNET above): lo up there */
         char uid_map[NS_ID_MAP_MAX];
         char gid_map[NS_ID_MAP_MAX];
         unsigned n_mounts;
@@ -47,7 +47,8 @@ typedef struct ns_plan {
 
 /*
  * In the parent: the plan for p, with its paths checked (a missing path is an error unless
- * written with a leading '-', then it is left out). netns_fd: from net.c, or -1.
+ * written with a leading '-', then it is left out). netns_fd: a namespace from net.c to
+ * join, or -1: with PrivateNetwork= the child then makes a fresh one itself.
  * -errno with why naming the setting and path.
  */
 int ns_plan_build(const corral_policy *p, int netns_fd, ns_plan *ret, char *why);
