@@ -403,6 +403,10 @@ int ns_child_userns(const ns_plan *plan, int *ret_detail) {
         return 0;
 }
 
+int ns_child_new_userns(void) {
+        return unshare(CLONE_NEWUSER) < 0 ? errno : 0;
+}
+
 int ns_child_enter(const ns_plan *plan, int *ret_detail) {
         *ret_detail = -1;
         if (plan->unshare_flags && unshare(plan->unshare_flags) < 0)

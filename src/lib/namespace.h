@@ -65,5 +65,8 @@ int ns_userns_available(char *why, size_t why_size);
  * join the netns, mount. 0 or an errno; on failure *ret_detail says which mount failed
  * (its index), or which map (0 setgroups, 1 uid_map, 2 gid_map). */
 int ns_child_userns(const ns_plan *plan, int *ret_detail);
+/* Function mode: a fork() child was not cloned into its user namespace; it unshares one
+ * (it is single-threaded, which unshare(CLONE_NEWUSER) needs) before ns_child_userns(). */
+int ns_child_new_userns(void);
 int ns_child_enter(const ns_plan *plan, int *ret_detail);
 int ns_child_mount(const ns_plan *plan, int *ret_detail);
