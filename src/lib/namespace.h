@@ -24,6 +24,10 @@ typedef enum ns_mount_op {
         NS_MOUNT_HIDE_FILE,    /* /dev/null bound read-only over a file */
         NS_MOUNT_PROC,         /* a /proc of the run's own pid namespace */
         NS_MOUNT_MQUEUE,       /* /dev/mqueue of the run's own ipc namespace */
+        NS_MOUNT_RW_API,       /* /dev, /proc, /sys under ProtectSystem=strict: writable again as
+                                * NS_MOUNT_RW, but a read-only mount below them that a user
+                                * namespace locked stays read-only (it was so before) */
+        _NS_MOUNT_OP_LAST = NS_MOUNT_RW_API, /* the last value: the forkserver's wire checks it */
 } ns_mount_op;
 
 typedef struct ns_mount {
