@@ -189,6 +189,43 @@ static bool mount_still_valid(const char *mount, bool ro) {
         return !!(sfs.f_flags & ST_RDONLY) == ro;
 }
 
+static int own_cgroup(char **ret);
+
+/*
+ * The usual places first, without mountinfo: a cgroup2 superblock at /sys/fs/cgroup, else
+ * at /sys/fs/cgroup/unified (hybrid layouts), is the mount mountinfo would name, and its
+ * root is "/" when our own cgroup's directory is there below it (a mount of a subtree
+ * would not have it). Anything else (a subtree mount, an unusual mount point) is left to
+ * mountinfo, whose first read costs a fresh process (the CLI) ~50 us here.
+ */
+static int find_mount_fast(char **ret_mount, char **ret_root, bool *ret_ro) {
+        static const char *const places[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+        _cleanup_free_ char *own = NULL;
+        if (own_cgroup(&own) < 0)
+                return -ENOENT;
+        for (size_t i = 0; i < ELEMENTSOF(places); i++) {
+                struct statfs sfs;
+                if (statfs(places[i], &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)
+                        continue;
+                char procs[4096 + 64];
+                if ((size_t) snprintf(procs, sizeof procs, "%s%s/cgroup.procs", places[i],
+                                      strcmp(own, "/") == 0 ? "" : own) >= sizeof procs ||
+                    access(procs, F_OK) < 0)
+                        return -ENOENT;
+                char *mount = strdup(places[i]), *root = strdup("/");
+                if (!mount || !root) {
+                        free(mount);
+                        free(root);
+                        return -ENOMEM;
+                }
+                *ret_mount = mount;
+                *ret_root = root;
+                *ret_ro = !!(sfs.f_flags & ST_RDONLY);
+                return 0;
+        }
+        return -ENOENT;
+}
+
 static int find_mount(char **ret_mount, char **ret_root, bool *ret_ro) {
         _cleanup_free_ char *mount = NULL, *root = NULL;
         bool ro;
@@ -206,7 +243,9 @@ static int find_mount(char **ret_mount, char **ret_root, bool *ret_ro) {
         }
         pthread_mutex_unlock(&mount_lock);
 
-        r = find_mount_uncached(&mount, &root, &ro);
+        r = find_mount_fast(&mount, &root, &ro);
+        if (r == -ENOENT)
+                r = find_mount_uncached(&mount, &root, &ro);
         if (r < 0)
                 return r;
         pthread_mutex_lock(&mount_lock);
