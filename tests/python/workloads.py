@@ -248,3 +248,7 @@ def limited_parse(text):
 @_limited
 def limited_connect():
     inet_connect()
+
+
+def getuid():
+    return os.getuid()
