@@ -120,7 +120,18 @@ shift
 exec "$@"
 EOS
         chmod 755 "$CR_WORK/in-cgroup"
+        # kill_supervised: every process started in DB/supervisor (the namespaced corral
+        # of point 8 and its pid namespace's sh included: killing unshare leaves them)
+        kill_supervised() {
+                for _p in $(cat "$DB/supervisor/cgroup.procs" 2>/dev/null); do kill -9 "$_p" 2>/dev/null; done
+                _i=0
+                while [ -n "$(cat "$DB/supervisor/cgroup.procs" 2>/dev/null)" ] && [ $_i -lt 50 ]; do
+                        sleep 0.1
+                        _i=$((_i + 1))
+                done
+        }
         cleanup_db() {
+                kill_supervised
                 for _g in "$DB"/run-*; do
                         [ -d "$_g" ] && echo 1 >"$_g/cgroup.kill" 2>/dev/null && sleep 0.2 && rmdir "$_g" 2>/dev/null
                 done
@@ -180,10 +191,10 @@ EOS
                         [ -d "$g" ] || fail "the live corral's group $g was removed"
                         kill -0 "$victim" 2>/dev/null || fail "the live corral's run ($victim) was killed"
                 fi
-                kill -9 "$bg" 2>/dev/null
-                pkill_group() { [ -e "$1/cgroup.kill" ] && echo 1 >"$1/cgroup.kill"; }
-                pkill_group "$g"
+                # corral first (it must never see its group removed under it), then its run
+                kill_supervised
                 wait "$bg" 2>/dev/null
+                [ -e "$g/cgroup.kill" ] && echo 1 >"$g/cgroup.kill"
                 sleep 0.2
                 rmdir "$g" 2>/dev/null
                 end
