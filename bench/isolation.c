@@ -9,7 +9,8 @@
  *
  * Library rows: corral_run() of /bin/true in this process (no CLI start-up), per policy:
  * plain, +SystemCallFilter (untrusted's deny-list, native only), +PrivateNetwork (a fresh
- * namespace each run: corral never reuses one for a root run, see README), +PrivateTmp,
+ * namespace each run, made by the run's child: corral never reuses one for a root run, see
+ * README), +PrivateTmp,
  * +PrivatePIDs, +DynamicUser, +DynamicUser with PrivateNetwork (such runs give their
  * namespace back, so after the first one it comes from the pool), and all of untrusted's
  * isolation together. Command rows: whole
@@ -187,7 +188,7 @@ int main(int argc, char **argv) {
         variant vs[] = {
                 { "library: plain", S("Backend=auto") },
                 { "library: +SystemCallFilter (untrusted's, native)", S(untrusted_filter, "SystemCallArchitectures=native") },
-                { "library: +PrivateNetwork (fresh netns)", S("PrivateNetwork=yes") },
+                { "library: +PrivateNetwork (a fresh netns, made by the child)", S("PrivateNetwork=yes") },
                 { "library: +PrivateTmp", S("PrivateTmp=yes") },
                 { "library: +PrivatePIDs", S("PrivatePIDs=yes") },
                 { "library: +DynamicUser (implies PrivateTmp, PrivateIPC, ProtectSystem=strict)", S("DynamicUser=yes") },

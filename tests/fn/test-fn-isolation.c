@@ -647,6 +647,14 @@ int main(int argc, char **argv) {
                 snprintf(ns_why, sizeof ns_why, "%s", nsr.why);
         }
         char *fds_before = ft_fds();
+        /* the forkserver's own fds: nothing of a run (memfd, netns, socket) may stay there */
+        pid_t server = 0;
+        char *server_fds_before = NULL;
+        if (fs) {
+                int n, z;
+                ft_children(getpid(), &n, &z, "corral-forksrv", &server);
+                server_fds_before = server > 0 ? ft_fds_of(server) : NULL;
+        }
 
         tap_plan(28);
         tap_diag("start method %s, backend %s, uid %u, namespaces: %s", ft_start, ft_backend, (unsigned) geteuid(),
@@ -670,12 +678,29 @@ int main(int argc, char **argv) {
         t_dies_with_caller();
         t_shipped_policy();
 
-        tap_begin("no fd left open, no zombie left");
+        tap_begin("no fd left open (ours%s), no zombie left", fs ? " and the forkserver's" : "");
         char *fds_after = ft_fds();
         expect(strcmp(fds_before, fds_after) == 0, "fds before: %s", fds_before);
         if (strcmp(fds_before, fds_after) != 0)
                 tap_fail("fds after:  %s", fds_after);
         expect(ft_zombie_children() == 0, "zombie children");
+        if (fs) {
+                /* The server sends a child's end, then closes its pidfd and channel: the
+                 * last run's result can be here a moment before those two are gone. */
+                char *server_fds_after = NULL;
+                for (int i = 0; i < 100 && server > 0; i++) {
+                        free(server_fds_after);
+                        server_fds_after = ft_fds_of(server);
+                        if (server_fds_before && strcmp(server_fds_before, server_fds_after) == 0)
+                                break;
+                        usleep(10000);
+                }
+                expect(server_fds_before && server_fds_after && strcmp(server_fds_before, server_fds_after) == 0,
+                       "the forkserver's fds before: %s after: %s", server_fds_before ? server_fds_before : "?",
+                       server_fds_after ? server_fds_after : "?");
+                free(server_fds_after);
+        }
+        free(server_fds_before);
         free(fds_before);
         free(fds_after);
         if (fs)
