@@ -478,6 +478,25 @@ int corral_doctor(const corral_policy *p, corral_doctor_report *ret);
 /* The same, answered by corrald for its runs (io.corral.Sandbox.Doctor). */
 int corral_client_doctor(corral_client *c, corral_doctor_report *ret, corral_diag *diag);
 
+/* How this process's runs get their namespaces (PrivateTmp=, ProtectSystem=, the paths,
+ * PrivateIPC=, PrivatePIDs=, PrivateNetwork=): directly (root, CAP_SYS_ADMIN), through a
+ * user namespace of each run's own (anyone else, where the kernel allows it), or not at
+ * all. user_namespaces says whether this kernel lets this process make a user namespace
+ * (tried, not guessed); why says what refused it. */
+typedef enum corral_namespaces {
+        CORRAL_NAMESPACES_NONE,
+        CORRAL_NAMESPACES_ROOT,
+        CORRAL_NAMESPACES_USER,
+} corral_namespaces;
+typedef struct corral_namespaces_report {
+        corral_namespaces how;
+        bool user_namespaces;
+        char why[256]; /* "" when user namespaces work here */
+} corral_namespaces_report;
+int corral_doctor_namespaces(corral_namespaces_report *ret);
+/* "root", "user-ns", "none"; NULL if out of range. */
+const char *corral_namespaces_to_string(corral_namespaces n);
+
 #ifdef __cplusplus
 }
 #endif

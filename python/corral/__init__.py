@@ -16,6 +16,7 @@ import math
 import os
 import pickle
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -207,25 +208,36 @@ class Job:
             self._result = Result(self._c.result())
         return self._result
 
-    def wait(self):
+    def wait(self, _sigmask=None):
         """Block until the run is over (without the GIL) and return its Result. Ctrl-C
         stops the run gracefully and raises Interrupted (a KeyboardInterrupt) once its
         processes are gone."""
+        ctrl_c = False
         try:
+            if _sigmask is not None:
+                try:
+                    # corral.call held Ctrl-C back since before the spawn: one that came
+                    # meanwhile is raised by this call (pthread_sigmask runs the handlers)
+                    signal.pthread_sigmask(signal.SIG_SETMASK, _sigmask)
+                except KeyboardInterrupt:
+                    ctrl_c = True
+                    self._c.interrupt()
             self._c.wait()
         except KeyboardInterrupt:
             if not self._c.done:
                 raise
-            r = self.result
-            raise Interrupted("%s: interrupted; the run was stopped (status %s)" % (self._what, r.status),
-                              r) from None
-        return self.result
+            ctrl_c = True
+        if not ctrl_c:
+            return self.result
+        r = self.result
+        raise Interrupted("%s: interrupted; the run was stopped (status %s)" % (self._what, r.status),
+                          r) from None
 
-    def value(self):
+    def value(self, _sigmask=None):
         """The function's return value; raises by status (see corral.call)."""
         if self._decode is None:
             raise TypeError("not a function job: use result")
-        r = self.wait()
+        r = self.wait(_sigmask)
         return self._decode(self, r)
 
     def close(self):
@@ -543,8 +555,25 @@ def call(fn, /, *args, **kwargs):
     here with the child's traceback as its __cause__ (RemoteTraceback).
     """
     limits, kwargs = _split(kwargs)
-    with _spawn_call(fn, args, kwargs, _policy(limits)) as job:
-        return job.value()
+    return _call_now(fn, args, kwargs, _policy(limits))
+
+
+def _call_now(fn, args, kwargs, pol):
+    """Spawn and wait. A Ctrl-C between the two would escape as a bare KeyboardInterrupt
+    with the run still going (only the Job's close would kill it, without grace), so in the
+    main thread SIGINT is blocked from before the spawn until the wait, which stops the
+    run gracefully and raises Interrupted."""
+    held = None
+    if threading.current_thread() is threading.main_thread():
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        job = _spawn_call(fn, args, kwargs, pol)
+    except BaseException:
+        if held is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
+    with job:
+        return job.value(held)
 
 
 def limit(fn=None, /, **limits):
@@ -558,8 +587,7 @@ def limit(fn=None, /, **limits):
 
         @functools.wraps(f)
         def wrapper(*args, **kwargs):
-            with _spawn_call(wrapper, args, kwargs, pol) as job:
-                return job.value()
+            return _call_now(wrapper, args, kwargs, pol)
 
         wrapper.__corral_inner__ = f
         wrapper.policy = pol

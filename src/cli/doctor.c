@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "output.h"
 
@@ -45,7 +46,33 @@ static void print_placement(const corral_placement *pl) {
                 printf("fix: %s\n", pl->fix);
 }
 
-static void print_json(const corral_doctor_report *rep, const corral_placement *pl) {
+static json_t *namespaces_json(const corral_namespaces_report *ns) {
+        if (!ns)
+                return json_null();
+        return json_pack("{s:s, s:b, s:o}", "path", corral_namespaces_to_string(ns->how), "user_namespaces",
+                         ns->user_namespaces, "reason", ns->why[0] ? json_string(ns->why) : json_null());
+}
+
+static void print_namespaces(const corral_namespaces_report *ns) {
+        switch (ns->how) {
+        case CORRAL_NAMESPACES_ROOT:
+                printf("namespaces: root (CAP_SYS_ADMIN: made directly)\n");
+                break;
+        case CORRAL_NAMESPACES_USER:
+                printf("namespaces: user-ns (a user namespace per run, mapping uid %u to itself)\n",
+                       (unsigned) geteuid());
+                break;
+        case CORRAL_NAMESPACES_NONE:
+                printf("namespaces: none (the settings that need them are enforced by none, or refused "
+                       "with Unenforced=refuse)\n");
+                break;
+        }
+        const char *why = strncmp(ns->why, "user namespaces: ", 17) == 0 ? ns->why + 17 : ns->why;
+        printf("user namespaces: %s%s\n", ns->user_namespaces ? "available" : "not available: ", why);
+}
+
+static void print_json(const corral_doctor_report *rep, const corral_placement *pl,
+                       const corral_namespaces_report *ns) {
         json_t *o = json_object(), *r = json_object();
         for (size_t i = 0; i < ELEMENTSOF(rungs); i++) {
                 const char *why = rep->reason[rungs[i]];
@@ -58,6 +85,7 @@ static void print_json(const corral_doctor_report *rep, const corral_placement *
         json_object_set_new(o, "rungs", r);
         json_object_set_new(o, "cgroup_base",
                             rep->cgroup_base[0] ? json_string(rep->cgroup_base) : json_null());
+        json_object_set_new(o, "namespaces", namespaces_json(ns));
         char *s = json_dumps(o, 0);
         if (s)
                 printf("%s\n", s);
@@ -79,6 +107,7 @@ int verb_doctor(int argc, char *argv[]) {
         corral_policy *p = NULL;
         corral_doctor_report rep;
         corral_placement pl = {};
+        corral_namespaces_report ns = {};
         corral_backend wanted = CORRAL_BACKEND_CGROUP2;
         bool json = false, connect = false;
         const char *connect_path = NULL;
@@ -154,13 +183,15 @@ int verb_doctor(int argc, char *argv[]) {
                 /* Like `corral run`: placement first (a systemd scope made here ends with doctor). */
                 (void) corral_place(p, &pl);
                 r = corral_doctor(p, &rep);
+                if (r >= 0)
+                        r = corral_doctor_namespaces(&ns);
         }
         if (r < 0) {
                 cli_error("doctor failed: %s", strerror(-r));
                 goto out;
         }
         if (json)
-                print_json(&rep, &pl);
+                print_json(&rep, &pl, connect ? NULL : &ns);
         else {
                 printf("backend: %s\n", corral_backend_to_string(rep.chosen));
                 print_placement(&pl);
@@ -171,6 +202,8 @@ int verb_doctor(int argc, char *argv[]) {
                         printf("%-13s %s%s\n", corral_backend_to_string(rungs[i]),
                                why[0] ? "not usable: " : "usable", why);
                 }
+                if (!connect)
+                        print_namespaces(&ns);
         }
         code = rep.reason[wanted][0] ? 1 : 0;
 out:

@@ -189,6 +189,43 @@ static bool mount_still_valid(const char *mount, bool ro) {
         return !!(sfs.f_flags & ST_RDONLY) == ro;
 }
 
+static int own_cgroup(char **ret);
+
+/*
+ * The usual places first, without mountinfo: a cgroup2 superblock at /sys/fs/cgroup, else
+ * at /sys/fs/cgroup/unified (hybrid layouts), is the mount mountinfo would name, and its
+ * root is "/" when our own cgroup's directory is there below it (a mount of a subtree
+ * would not have it). Anything else (a subtree mount, an unusual mount point) is left to
+ * mountinfo, whose first read costs a fresh process (the CLI) ~50 us here.
+ */
+static int find_mount_fast(char **ret_mount, char **ret_root, bool *ret_ro) {
+        static const char *const places[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+        _cleanup_free_ char *own = NULL;
+        if (own_cgroup(&own) < 0)
+                return -ENOENT;
+        for (size_t i = 0; i < ELEMENTSOF(places); i++) {
+                struct statfs sfs;
+                if (statfs(places[i], &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)
+                        continue;
+                char procs[4096 + 64];
+                if ((size_t) snprintf(procs, sizeof procs, "%s%s/cgroup.procs", places[i],
+                                      strcmp(own, "/") == 0 ? "" : own) >= sizeof procs ||
+                    access(procs, F_OK) < 0)
+                        return -ENOENT;
+                char *mount = strdup(places[i]), *root = strdup("/");
+                if (!mount || !root) {
+                        free(mount);
+                        free(root);
+                        return -ENOMEM;
+                }
+                *ret_mount = mount;
+                *ret_root = root;
+                *ret_ro = !!(sfs.f_flags & ST_RDONLY);
+                return 0;
+        }
+        return -ENOENT;
+}
+
 static int find_mount(char **ret_mount, char **ret_root, bool *ret_ro) {
         _cleanup_free_ char *mount = NULL, *root = NULL;
         bool ro;
@@ -206,7 +243,9 @@ static int find_mount(char **ret_mount, char **ret_root, bool *ret_ro) {
         }
         pthread_mutex_unlock(&mount_lock);
 
-        r = find_mount_uncached(&mount, &root, &ro);
+        r = find_mount_fast(&mount, &root, &ro);
+        if (r == -ENOENT)
+                r = find_mount_uncached(&mount, &root, &ro);
         if (r < 0)
                 return r;
         pthread_mutex_lock(&mount_lock);
@@ -420,57 +459,52 @@ int cg_base_find(bool want_controllers, cg_base **ret, char why[static CG_WHY_MA
         return 0;
 }
 
-/* "run-<pid>.<n>" of a corral process that is gone (not ours, not alive, not unknowable). */
-static bool is_dead_run_group(const char *name) {
+/*
+ * Is "run-<pid>.<n>" the group of a corral that is gone? Exactly, because a wrong yes
+ * kills a live run: the corral that makes a group holds an flock on the group's
+ * directory for as long as the group is its (cg_group_create; the lock goes with its
+ * last fd, so a SIGKILL releases it), and a group is dead only when
+ *   - its pid is gone here (a live pid may be its corral: then never), and
+ *   - its lock is free (a pid this process cannot see, in another pid namespace, or a
+ *     reused pid is decided by the lock, which no pid number can fake).
+ * Returns an fd holding the lock (so that the group stays ours while we end it), or -1.
+ */
+static int dead_run_group_lock(int base_fd, const char *name) {
         char *end;
         if (strncmp(name, "run-", 4) != 0)
-                return false;
+                return -1;
         long pid = strtol(name + 4, &end, 10);
         if (pid <= 0 || *end != '.' || pid == getpid())
-                return false;
-        return kill((pid_t) pid, 0) < 0 && errno == ESRCH;
-}
-
-void cg_base_sweep(cg_base *b) {
-        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-        static char *swept;
-
-        pthread_mutex_lock(&lock);
-        if (swept && strcmp(swept, b->path) == 0) {
-                pthread_mutex_unlock(&lock);
-                return;
-        }
-        free(swept);
-        swept = strdup(b->path);
-        pthread_mutex_unlock(&lock);
-
-        int fd = openat(b->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-        if (!d) {
+                return -1;
+        if (kill((pid_t) pid, 0) == 0 || errno != ESRCH)
+                return -1;
+        int fd = openat(base_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
                 safe_close(fd);
-                return;
+                return -1;
         }
-        for (struct dirent *de; (de = readdir(d));) {
-                if (!is_dead_run_group(de->d_name))
-                        continue;
-                (void) unlinkat(b->dirfd, de->d_name, AT_REMOVEDIR); /* EBUSY: still populated */
-        }
-        closedir(d);
+        return fd;
 }
 
-/* ---- a service's claim on its base (corrald) ---- */
-
-/* Kill and remove one left-over group and whatever nested groups it holds. */
+/* Kill and remove one left-over group and whatever nested groups it holds. -EACCES when
+ * we may not kill there (another user's group): then it is left as it is, untouched. */
 static int remove_tree_at(int parent_fd, const char *name, unsigned *killed) {
         _cleanup_close_ int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
         char procs[4096];
+        unsigned n = 0;
         if (read_file_at(fd, "cgroup.procs", procs, sizeof procs, NULL) >= 0)
                 for (char *p = procs; *p; p++)
                         if (*p == '\n')
-                                (*killed)++;
-        if (write_file_at(fd, "cgroup.kill", "1") == -ENOENT) {
+                                n++;
+        int r = write_file_at(fd, "cgroup.kill", "1");
+        if (r == -EACCES || r == -EPERM)
+                return r;
+        *killed += n;
+        if (r == -ENOENT) {
                 /* before 5.14: SIGKILL what we see until nothing is left */
                 for (int round = 0; round < 100; round++) {
                         if (read_file_at(fd, "cgroup.procs", procs, sizeof procs, NULL) < 0 || !procs[0])
@@ -509,11 +543,50 @@ static int remove_tree_at(int parent_fd, const char *name, unsigned *killed) {
         return 0;
 }
 
+/* Every dead run group in the base: killed, waited for, removed; each reported to log. */
+static void sweep_dead(int base_fd, void (*log)(void *userdata, const char *group, unsigned killed),
+                       void *userdata) {
+        int fd = openat(base_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                safe_close(fd);
+                return;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                int lock = dead_run_group_lock(base_fd, de->d_name);
+                if (lock < 0)
+                        continue;
+                unsigned killed = 0;
+                int r = remove_tree_at(base_fd, de->d_name, &killed);
+                if (r >= 0 && log)
+                        log(userdata, de->d_name, killed);
+                safe_close(lock);
+        }
+        closedir(d);
+}
+
+void cg_base_sweep(cg_base *b) {
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        static char *swept;
+
+        pthread_mutex_lock(&lock);
+        if (swept && strcmp(swept, b->path) == 0) {
+                pthread_mutex_unlock(&lock);
+                return;
+        }
+        free(swept);
+        swept = strdup(b->path);
+        pthread_mutex_unlock(&lock);
+
+        sweep_dead(b->dirfd, NULL, NULL);
+}
+
+/* ---- a service's claim on its base (corrald) ---- */
+
 int cg_base_claim(cg_base *b, void (*log)(void *userdata, const char *group, unsigned killed), void *userdata,
                   char why[static CG_WHY_MAX]) {
-        /* Killing what a group holds is only safe in a base that is ours alone: we sit
-         * alone in its supervisor leaf (a unit's delegated cgroup). In a shared cgroup a
-         * "dead" pid may be a live corral in another pid namespace: leave those groups. */
+        /* The daemon's own lock: a base in which we sit alone in the supervisor leaf (a
+         * unit's delegated cgroup) is ours, and a second daemon there is refused. */
         char procs[64], self[32];
         snprintf(self, sizeof self, "%d\n", (int) getpid());
         bool owned = read_file_at(b->dirfd, "supervisor/cgroup.procs", procs, sizeof procs, NULL) >= 0 &&
@@ -536,29 +609,12 @@ int cg_base_claim(cg_base *b, void (*log)(void *userdata, const char *group, uns
         }
         if (!owned) {
                 (void) flock(lock, LOCK_UN);
-                snprintf(why, CG_WHY_MAX,
-                         "not alone in %s/supervisor: run groups left by dead corral processes are not killed "
-                         "(only empty ones are removed)", b->path);
+                snprintf(why, CG_WHY_MAX, "not alone in %s/supervisor: another daemon may serve this base too",
+                         b->path);
         }
-        int fd = openat(b->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-        if (!d) {
-                safe_close(fd);
-                return TAKE_FD(lock);
-        }
-        for (struct dirent *de; (de = readdir(d));) {
-                if (!is_dead_run_group(de->d_name))
-                        continue;
-                if (!owned) {
-                        (void) unlinkat(b->dirfd, de->d_name, AT_REMOVEDIR); /* EBUSY: populated */
-                        continue;
-                }
-                unsigned killed = 0;
-                int r = remove_tree_at(b->dirfd, de->d_name, &killed);
-                if (r >= 0 && log)
-                        log(userdata, de->d_name, killed);
-        }
-        closedir(d);
+        /* A dead corral's group is known exactly (its lock, dead_run_group_lock), also in
+         * a shared base: killing what it left can never hit a live run. */
+        sweep_dead(b->dirfd, log, userdata);
         return TAKE_FD(lock);
 }
 
@@ -803,6 +859,13 @@ int cg_group_create(cg_base *b, const corral_policy *p, bool with_controllers, c
         if (g->dirfd < 0) {
                 r = negative_errno();
                 snprintf(why, CG_WHY_MAX, "cannot open %s: %s", g->path, strerror(-r));
+                goto out_remove;
+        }
+        /* Held until the group is removed (or we die): how another corral's sweep tells
+         * our group from a dead corral's (dead_run_group_lock). */
+        if (flock(g->dirfd, LOCK_EX | LOCK_NB) < 0) {
+                r = negative_errno();
+                snprintf(why, CG_WHY_MAX, "cannot lock %s: %s", g->path, strerror(-r));
                 goto out_remove;
         }
         if (with_controllers) {

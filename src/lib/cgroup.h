@@ -26,16 +26,19 @@ cg_base *cg_base_free(cg_base *b);
 const char *cg_base_path(const cg_base *b); /* absolute filesystem path */
 
 /*
- * Remove empty run groups left by corral processes that died (SIGKILL, a crash):
- * run-<pid>.* whose pid is gone. Groups of live processes and non-empty groups are left
- * alone. Once per process and base.
+ * End the run groups left by corral processes that died (SIGKILL, a crash): kill what
+ * is in them (cgroup.kill), wait until they are empty and remove them. Dead means
+ * exactly that: run-<pid>.* whose pid is gone here and whose flock (held by every
+ * corral on its own groups, cg_group_create) is free; groups of live corrals, also ones
+ * in other pid namespaces, and groups we may not kill in are left alone. Once per
+ * process and base.
  */
 void cg_base_sweep(cg_base *b);
 
 /*
  * A service's claim (corral_service_claim_base): lock the base (flock; -EBUSY when held)
- * and kill, wait for and remove every run group of a dead corral process in it, nested
- * groups included, reporting each to log. Returns the lock fd.
+ * and kill, wait for and remove every run group of a dead corral process in it (dead as
+ * cg_base_sweep decides), nested groups included, reporting each to log. Returns the lock fd.
  */
 int cg_base_claim(cg_base *b, void (*log)(void *userdata, const char *group, unsigned killed), void *userdata,
                   char why[static CG_WHY_MAX]);

@@ -9,6 +9,7 @@
 
 #include "cgroup.h"
 #include "macro.h"
+#include "namespace.h"
 #include "policy.h"
 
 static bool probe_rung(bool with_controllers, const corral_policy *p, char reason[512], char base_path[512]) {
@@ -51,4 +52,25 @@ _public_ int corral_doctor(const corral_policy *p, corral_doctor_report *ret) {
                 rep.chosen = p->backend;
         *ret = rep;
         return 0;
+}
+
+_public_ int corral_doctor_namespaces(corral_namespaces_report *ret) {
+        corral_namespaces_report rep = { .how = CORRAL_NAMESPACES_NONE };
+
+        if (!ret)
+                return -EINVAL;
+        rep.user_namespaces = ns_userns_available(rep.why, sizeof rep.why) == 1;
+        if (rep.user_namespaces)
+                rep.why[0] = '\0';
+        if (ns_privileged())
+                rep.how = CORRAL_NAMESPACES_ROOT;
+        else if (rep.user_namespaces)
+                rep.how = CORRAL_NAMESPACES_USER;
+        *ret = rep;
+        return 0;
+}
+
+_public_ const char *corral_namespaces_to_string(corral_namespaces n) {
+        static const char *const names[] = { "none", "root", "user-ns" };
+        return n >= 0 && (size_t) n < ELEMENTSOF(names) ? names[n] : NULL;
 }

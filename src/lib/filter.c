@@ -35,6 +35,7 @@
 #include "macro.h"
 #include "dlopen.h"
 #include "parse.h"
+#include "setup.h"
 
 /* libseccomp is loaded on first use (dlopen.h): only runs and policies with a filter pay
  * for it. Every entry point below that reaches it calls seccomp_dl() first. */
@@ -472,41 +473,91 @@ static void seccomp_releasep(void **p) {
                 sym_seccomp_release(*p);
 }
 
-/* The child calls these after loading the filter; a filter that denied them could not
- * start any program (systemd's @default has them too). */
-static const char *const always_allowed[] = { "execve", "exit", "exit_group" };
+/*
+ * Calls the child makes after loading the filter, which a filter must not deny: always
+ * (a filter that denied them could not start any program; systemd's @default has them
+ * too), or only with a first argument in [lo, hi] (its own fds, its own pid). A
+ * function's child never execs, but returns from its crash handler and sends its result.
+ */
+typedef struct special_call {
+        const char *name;
+        filter_target only; /* _FILTER_FOR_ANY: both */
+        bool always;
+        uint64_t lo, hi;
+} special_call;
 
-static int add_rules(scmp_filter_ctx ctx, const policy_filter *f, char *why) {
+#define _FILTER_FOR_ANY ((filter_target) -1)
+
+static const special_call special_calls[] = {
+        { "exit", _FILTER_FOR_ANY, true, 0, 0 },
+        { "exit_group", _FILTER_FOR_ANY, true, 0, 0 },
+        { "execve", FILTER_FOR_COMMAND, true, 0, 0 },
+        { "rt_sigreturn", FILTER_FOR_FUNCTION, true, 0, 0 },
+        /* the listener leaves on it */
+        { "sendmsg", _FILTER_FOR_ANY, false, FILTER_NOTIFY_SEND_FD, FILTER_NOTIFY_SEND_FD },
+        /* the result, the crash report (backtrace_symbols_fd writes with writev), a set-up
+         * failure after loading */
+        { "write", FILTER_FOR_FUNCTION, false, SETUP_FN_OUT_FD, SETUP_FN_REPORT_FD },
+        { "writev", FILTER_FOR_FUNCTION, false, SETUP_FN_OUT_FD, SETUP_FN_REPORT_FD },
+        /* the report pipe (set-up done), the child's copy of the listener once sent */
+        { "close", FILTER_FOR_FUNCTION, false, SETUP_FN_REPORT_FD, SETUP_FN_LISTENER_FD },
+        /* raise() and abort() in the function, re-raising in the crash handler */
+        { "tgkill", FILTER_FOR_FUNCTION, false, FILTER_FN_SELF, FILTER_FN_SELF },
+};
+
+/*
+ * A call the child needs only with first arguments in [lo, hi]: in an allow-list that
+ * does not list it, allowed with exactly those; in a deny-list that lists it, denied with
+ * every other. Each value is its own rule (libseccomp ORs rules of one action), compared
+ * on all 64 bits: an fd with garbage in the upper half matches nothing allowed.
+ */
+static int add_arg_exception(scmp_filter_ctx ctx, const policy_filter *f, int nr, uint64_t lo, uint64_t hi,
+                             uint32_t deny) {
+        bool listed = f->entry[nr] != 0;
+        int r = 0;
+
+        if (f->allow_list) {
+                if (listed)
+                        return sym_seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+                for (uint64_t v = lo; v <= hi && r >= 0; v++)
+                        r = sym_seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0_64(SCMP_CMP_EQ, v));
+                return r;
+        }
+        if (!listed)
+                return 0;
+        r = sym_seccomp_rule_add(ctx, deny, nr, 1, SCMP_A0_64(SCMP_CMP_LT, lo));
+        if (r >= 0)
+                r = sym_seccomp_rule_add(ctx, deny, nr, 1, SCMP_A0_64(SCMP_CMP_GT, hi));
+        return r;
+}
+
+static int add_rules(scmp_filter_ctx ctx, const policy_filter *f, filter_target t, char *why) {
         const uint32_t deny = SCMP_ACT_NOTIFY;
-        int sendmsg_nr = sym_seccomp_syscall_resolve_name("sendmsg");
-        int always_nr[ELEMENTSOF(always_allowed)];
+        int special_nr[ELEMENTSOF(special_calls)];
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(always_allowed); i++)
-                always_nr[i] = sym_seccomp_syscall_resolve_name(always_allowed[i]);
+        for (size_t i = 0; i < ELEMENTSOF(special_calls); i++)
+                special_nr[i] = special_calls[i].only == _FILTER_FOR_ANY || special_calls[i].only == t ?
+                                        sym_seccomp_syscall_resolve_name(special_calls[i].name) :
+                                        __NR_SCMP_ERROR;
         /* Only the listed numbers and the few special ones get a rule: naming every
          * number of the table first (libseccomp looks each one up) cost more than the
          * whole rest of a deny-list's build. */
         for (int nr = 0; nr < POLICY_SYSCALL_MAX; nr++) {
-                bool listed = f->entry[nr] != 0, always = false;
+                bool listed = f->entry[nr] != 0;
+                const special_call *sc = NULL;
 
-                for (size_t i = 0; i < ELEMENTSOF(always_nr); i++)
-                        always = always || always_nr[i] == nr;
-                if (always) {
+                for (size_t i = 0; i < ELEMENTSOF(special_calls) && !sc; i++)
+                        if (special_nr[i] == nr)
+                                sc = &special_calls[i];
+                if (sc && sc->always) {
                         if (f->allow_list)
                                 r = sym_seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
                         else
                                 r = 0;
-                } else if (nr == sendmsg_nr) {
-                        if (f->allow_list)
-                                r = listed ? sym_seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) :
-                                             sym_seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-                                                              SCMP_A0_64(SCMP_CMP_EQ, FILTER_NOTIFY_SEND_FD));
-                        else
-                                r = listed ? sym_seccomp_rule_add(ctx, deny, nr, 1,
-                                                              SCMP_A0_64(SCMP_CMP_NE, FILTER_NOTIFY_SEND_FD)) :
-                                             0;
-                } else if (listed)
+                } else if (sc)
+                        r = add_arg_exception(ctx, f, nr, sc->lo, sc->hi, deny);
+                else if (listed)
                         r = sym_seccomp_rule_add(ctx, f->allow_list ? SCMP_ACT_ALLOW : deny, nr, 0);
                 else
                         r = 0;
@@ -551,6 +602,10 @@ static int export_bpf(scmp_filter_ctx ctx, filter_prog **ret, char *why) {
 }
 
 int filter_compile(const policy_filter *f, filter_prog **ret, char *why) {
+        return filter_compile_for(f, FILTER_FOR_COMMAND, ret, why);
+}
+
+int filter_compile_for(const policy_filter *f, filter_target t, filter_prog **ret, char *why) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         const uint32_t deny = SCMP_ACT_NOTIFY;
         int r;
@@ -583,7 +638,7 @@ int filter_compile(const policy_filter *f, filter_prog **ret, char *why) {
         }
 
         if (f->set) {
-                r = add_rules(ctx, f, why);
+                r = add_rules(ctx, f, t, why);
                 if (r < 0)
                         return r;
         }
@@ -647,7 +702,17 @@ int filter_set_no_new_privs(void) {
         return 0;
 }
 
-int filter_load_and_send(const filter_prog *p) {
+/* no_new_privs, then the filter with a listener: the listener's fd, or -errno. */
+static long load_with_listener(const filter_prog *p) {
+        int r = filter_set_no_new_privs();
+        if (r < 0)
+                return r;
+        /* The listener is born close-on-exec: the program never holds it. (5.0) */
+        long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &p->fprog);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+static int send_listener(int fd) {
         char byte = 'L';
         struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
         union {
@@ -660,27 +725,47 @@ int filter_load_and_send(const filter_prog *p) {
                 .msg_control = control.buf,
                 .msg_controllen = sizeof control.buf,
         };
-        struct cmsghdr *c;
-        long fd;
-        int r;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 
-        r = filter_set_no_new_privs();
-        if (r < 0)
-                return r;
-        /* The listener is born close-on-exec: the program never holds it. (5.0) */
-        fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &p->fprog);
-        if (fd < 0)
-                return negative_errno();
-
-        c = CMSG_FIRSTHDR(&msg);
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
         c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &(int){ (int) fd }, sizeof(int));
-        /* In flight, the listener stays open after exec closes the child's copy. */
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        /* In flight, the listener stays open after the child closes its copy. */
         if (sendmsg(FILTER_NOTIFY_SEND_FD, &msg, MSG_NOSIGNAL) != 1)
                 return negative_errno();
+        return 0;
+}
+
+int filter_load_and_send(const filter_prog *p) {
+        long fd = load_with_listener(p);
+        if (fd < 0)
+                return (int) fd;
         /* Not closed here: close() may be denied now, and exec closes it. */
+        return send_listener((int) fd);
+}
+
+int filter_load_fn(const filter_prog *p) {
+        /* Our copy of the program (copy-on-write memory of the parent or the forkserver's
+         * private mapping): the placeholder becomes our pid. */
+        struct sock_filter *insn = (struct sock_filter *) p->fprog.filter;
+        uint32_t self = (uint32_t) getpid();
+        long fd;
+        int r;
+
+        for (unsigned i = 0; i < p->fprog.len; i++)
+                if (BPF_CLASS(insn[i].code) == BPF_JMP && BPF_SRC(insn[i].code) == BPF_K && insn[i].k == FILTER_FN_SELF)
+                        insn[i].k = self;
+        fd = load_with_listener(p);
+        if (fd < 0)
+                return (int) fd;
+        if (fd != SETUP_FN_LISTENER_FD)
+                return -EBADFD; /* the filter would deny closing it: never keep it */
+        r = send_listener((int) fd);
+        if (r < 0)
+                return r;
+        if (close((int) fd) < 0)
+                return negative_errno();
         return 0;
 }
 
@@ -763,6 +848,7 @@ int filter_notif_answer(int listener, uint64_t id, int errno_answer) {
 
 typedef struct cache_entry {
         policy_filter key;
+        filter_target target;
         filter_prog *prog;
         unsigned refs;
         uint64_t used; /* last use, for eviction */
@@ -783,6 +869,10 @@ static void cache_key(const policy_filter *f, policy_filter *ret) {
 }
 
 int filter_prog_get(const policy_filter *f, const filter_prog **ret, char *why) {
+        return filter_prog_get_for(f, FILTER_FOR_COMMAND, ret, why);
+}
+
+int filter_prog_get_for(const policy_filter *f, filter_target t, const filter_prog **ret, char *why) {
         policy_filter key;
         cache_entry *slot = NULL;
         filter_prog *p = NULL;
@@ -791,7 +881,7 @@ int filter_prog_get(const policy_filter *f, const filter_prog **ret, char *why) 
         cache_key(f, &key);
         pthread_mutex_lock(&cache_lock);
         for (size_t i = 0; i < FILTER_CACHE_MAX; i++)
-                if (cache[i].prog && memcmp(&cache[i].key, &key, sizeof key) == 0) {
+                if (cache[i].prog && cache[i].target == t && memcmp(&cache[i].key, &key, sizeof key) == 0) {
                         cache[i].refs++;
                         cache[i].used = ++cache_clock;
                         *ret = cache[i].prog;
@@ -801,7 +891,7 @@ int filter_prog_get(const policy_filter *f, const filter_prog **ret, char *why) 
         pthread_mutex_unlock(&cache_lock);
 
         /* Build outside the lock: two threads may build the same program once each. */
-        r = filter_compile(&key, &p, why);
+        r = filter_compile_for(&key, t, &p, why);
         if (r < 0)
                 return r;
 
@@ -816,7 +906,7 @@ int filter_prog_get(const policy_filter *f, const filter_prog **ret, char *why) 
         }
         if (slot) {
                 filter_prog_free(slot->prog);
-                *slot = (cache_entry){ .key = key, .prog = p, .refs = 1, .used = ++cache_clock };
+                *slot = (cache_entry){ .key = key, .target = t, .prog = p, .refs = 1, .used = ++cache_clock };
         } else
                 p->uncached = true; /* every slot in use: the caller's alone, freed on release */
         pthread_mutex_unlock(&cache_lock);

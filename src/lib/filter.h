@@ -37,19 +37,38 @@ typedef struct filter_prog {
         bool uncached; /* not in the cache: freed by filter_prog_release() */
 } filter_prog;
 
+/* Who runs under the program: a command (loaded just before exec) or a function run's
+ * child (loaded just before the function, which then sends its result back). */
+typedef enum filter_target {
+        FILTER_FOR_COMMAND,
+        FILTER_FOR_FUNCTION,
+} filter_target;
+
+/* A placeholder in a function's program for the child's own pid, written in by
+ * filter_load_fn() (never a pid: pid_max is at most 2^22). */
+#define FILTER_FN_SELF 0x7ffffff0U
+
 /*
  * Build the BPF program for f: every denied call (unlisted in an allow-list, listed in
  * a deny-list, and with arch_native any non-native ABI) returns SECCOMP_RET_USER_NOTIF
- * to the supervisor, which answers with the errno or kills the run; execve, exit and
- * exit_group are always allowed (the child needs them after loading), and sendmsg on
- * FILTER_NOTIFY_SEND_FD. Without arch_native the rules also cover the i386 and x32 ABIs.
+ * to the supervisor, which answers with the errno or kills the run. Always allowed,
+ * because the child needs them after loading: for a command execve, exit and exit_group,
+ * and sendmsg on FILTER_NOTIFY_SEND_FD; for a function (its result channel) exit,
+ * exit_group, rt_sigreturn, sendmsg on FILTER_NOTIFY_SEND_FD, write and writev on the
+ * output, crash and report pipes (SETUP_FN_OUT_FD..SETUP_FN_REPORT_FD), close of the
+ * report pipe and the listener, and tgkill of its own process (raise(), abort(): a
+ * crash stays a crash) -- and nothing else: an allow-list without them gets only those
+ * arguments, a deny-list that names them still denies every other argument. Without
+ * arch_native the rules also cover the i386 and x32 ABIs.
  */
 int filter_compile(const policy_filter *f, filter_prog **ret, char *why);
+int filter_compile_for(const policy_filter *f, filter_target t, filter_prog **ret, char *why);
 filter_prog *filter_prog_free(filter_prog *p);
 
 /* The program for f from the process-wide cache (built on first use): hold it until the
  * child is cloned, then release it. Thread-safe. */
 int filter_prog_get(const policy_filter *f, const filter_prog **ret, char *why);
+int filter_prog_get_for(const policy_filter *f, filter_target t, const filter_prog **ret, char *why);
 void filter_prog_release(const filter_prog *p);
 
 /* What a notification means: name of the call on its ABI, the ABI, and the answer. */
@@ -72,6 +91,14 @@ const char *filter_group_help(size_t i);
  * (which the caller has made a connected AF_UNIX socket). Returns 0 or -errno.
  */
 int filter_load_and_send(const filter_prog *p);
+/*
+ * The same for a function's program (FILTER_FOR_FUNCTION), in the function child whose
+ * fds the plan has placed (setup.h: 0-6 open, SETUP_FN_LISTENER_FD free): write the
+ * child's pid into the program's FILTER_FN_SELF placeholders (its own copy of the
+ * memory), load, check that the listener is SETUP_FN_LISTENER_FD, send it and close it
+ * (the function must never hold its own listener: it could answer its own calls).
+ */
+int filter_load_fn(const filter_prog *p);
 /* no_new_privs alone (NoNewPrivileges= without a filter). */
 int filter_set_no_new_privs(void);
 

@@ -42,6 +42,7 @@
 #include "forkserver.h"
 #include "job.h"
 #include "macro.h"
+#include "setup.h"
 #include "spawn.h"
 
 /* A crash report is a few lines and up to 64 frames; anything longer is cut here. */
@@ -87,18 +88,24 @@ _public_ int corral_out_write(corral_out *out, const void *data, size_t size) {
         return 0;
 }
 
-int fn_child_main(void *arg) {
+int fn_child_prepare(void *arg) {
         fn_child *c = arg;
-        corral_out out = { .fd = c->out_fd, .max = c->output_max };
 
         /* ps, top and the OOM killer's log name the program, not the forkserver */
         if (c->comm)
                 (void) prctl(PR_SET_NAME, c->comm);
         /* Without it the function still runs; it only loses its crash report. */
-        (void) crash_install(c->crash_fd);
+        (void) crash_install(SETUP_FN_CRASH_FD);
         /* Bytes the caller had buffered but not yet written are the caller's, not ours. */
         __fpurge(stdout);
         __fpurge(stderr);
+        return 0;
+}
+
+int fn_child_main(void *arg) {
+        fn_child *c = arg;
+        corral_out out = { .fd = SETUP_FN_OUT_FD, .max = c->output_max };
+
         c->fn(c->in, c->in_len, &out);
         (void) fflush(stdout);
         (void) fflush(stderr);
@@ -268,6 +275,7 @@ static int fn_start(void *userdata, const spawn_request *req, pid_t *ret_pid, in
         sreq.keep_fds[0] = out_w;
         sreq.keep_fds[1] = crash_w;
         sreq.fn = fn_child_main;
+        sreq.fn_prepare = fn_child_prepare;
         sreq.fn_arg = &run->child;
 
         if (run->method == CORRAL_START_FORKSERVER) {
@@ -417,6 +425,7 @@ _public_ int corral_spawn_fn(const corral_policy *p, corral_fn fn, const void *i
                 .finish = fn_finish,
                 .release = fn_release,
                 .userdata = run,
+                .function = true,
         };
         r = job_spawn(p, argv, &starter, &job, diag);
         if (r < 0) {

@@ -57,10 +57,11 @@
 
 #include "crash.h"
 #include "forkserver.h"
+#include "isolation.h"
 #include "macro.h"
 
 #define FS_MAGIC UINT32_C(0x63726673) /* "crfs" */
-#define FS_MAX_FDS 8
+#define FS_MAX_FDS 12
 /* A live server answers in about a millisecond; this only catches a wedged one. */
 #define FS_REPLY_TIMEOUT_MS 30000
 
@@ -68,6 +69,9 @@ enum {
         FS_HAS_CGROUP = 1 << 0,
         FS_HAS_STDIN = 1 << 1, /* << 1..3: stdin, stdout, stderr */
         FS_HAS_INPUT = 1 << 4,
+        FS_HAS_ISO = 1 << 5,    /* the run's isolation, packed (isolation.c) */
+        FS_HAS_NOTIFY = 1 << 6, /* the socket the child sends the seccomp listener on */
+        FS_HAS_NETNS = 1 << 7,  /* the network namespace to join */
 };
 
 typedef struct fs_request {
@@ -273,6 +277,24 @@ int forkserver_spawn(const spawn_request *req, const fn_child *child, int input_
                 rq.flags |= FS_HAS_INPUT;
                 fds[n_fds++] = input_fd;
         }
+        /* The server knows nothing of the policy: the isolation steps' data goes along
+         * (the server forks the child into them; nothing of it stays in the server). */
+        _cleanup_close_ int iso_fd = -EBADF;
+        if (req->iso) {
+                r = iso_child_pack(req->iso, &iso_fd);
+                if (r < 0)
+                        return r;
+                rq.flags |= FS_HAS_ISO;
+                fds[n_fds++] = iso_fd;
+                if (req->iso->prog) {
+                        rq.flags |= FS_HAS_NOTIFY;
+                        fds[n_fds++] = req->iso->notify_fd;
+                }
+                if (req->iso->ns && req->iso->ns->netns_fd >= 0) {
+                        rq.flags |= FS_HAS_NETNS;
+                        fds[n_fds++] = req->iso->ns->netns_fd;
+                }
+        }
 
         r = send_request(&rq, fds, n_fds);
         if (r == -ENOTCONN) {
@@ -428,11 +450,13 @@ static void server_request(int sock, bool *ret_eof) {
                 }
         }
 
-        size_t want = 3 + !!(rq.flags & FS_HAS_CGROUP) + !!(rq.flags & FS_HAS_INPUT);
+        size_t want = 3 + !!(rq.flags & FS_HAS_CGROUP) + !!(rq.flags & FS_HAS_INPUT) + !!(rq.flags & FS_HAS_ISO) +
+                      !!(rq.flags & FS_HAS_NOTIFY) + !!(rq.flags & FS_HAS_NETNS);
         for (int i = 0; i < 3; i++)
                 want += !!(rq.flags & (FS_HAS_STDIN << i));
         if (n != (ssize_t) sizeof rq || rq.magic != FS_MAGIC || (mh.msg_flags & MSG_CTRUNC) || n_fds != want ||
-            rq.rlimits.n > ELEMENTSOF(rq.rlimits.v)) {
+            rq.rlimits.n > ELEMENTSOF(rq.rlimits.v) ||
+            ((rq.flags & (FS_HAS_NOTIFY | FS_HAS_NETNS)) && !(rq.flags & FS_HAS_ISO))) {
                 /* Not ours: closing the channel (if any) tells the caller. */
                 close_fds(fds, n_fds);
                 return;
@@ -454,12 +478,17 @@ static void server_request(int sock, bool *ret_eof) {
                 .stdio = { -1, -1, -1 },
                 .keep_fds = { child.out_fd, child.crash_fd },
                 .fn = fn_child_main,
+                .fn_prepare = fn_child_prepare,
                 .fn_arg = &child,
         };
         for (int s = 0; s < 3; s++)
                 if (rq.flags & (FS_HAS_STDIN << s))
                         sreq.stdio[s] = fds[i++];
         int input_fd = rq.flags & FS_HAS_INPUT ? fds[i++] : -EBADF;
+        int iso_fd = rq.flags & FS_HAS_ISO ? fds[i++] : -EBADF;
+        int notify_fd = rq.flags & FS_HAS_NOTIFY ? fds[i++] : -1;
+        int netns_fd = rq.flags & FS_HAS_NETNS ? fds[i++] : -1;
+        iso_unpacked iso = {};
 
         fs_reply rep = { .kind = FS_REPLY_FAILED };
         void *in = MAP_FAILED;
@@ -476,7 +505,13 @@ static void server_request(int sock, bool *ret_eof) {
         else if (input_fd >= 0 && child.in_len > 0 &&
                  (in = mmap(NULL, child.in_len, PROT_READ, MAP_PRIVATE, input_fd, 0)) == MAP_FAILED)
                 rep.failure = (spawn_failure){ .step = SPAWN_STEP_FORKSERVER, .err = errno };
+        else if (iso_fd >= 0 && (r = iso_child_unpack(iso_fd, notify_fd, netns_fd, &iso)) < 0)
+                rep.failure = (spawn_failure){ .step = SPAWN_STEP_FORKSERVER, .err = -r };
         else {
+                if (iso_fd >= 0) {
+                        sreq.iso = &iso.child;
+                        sreq.credentials = iso.child.set_creds ? &iso.creds : NULL;
+                }
                 /* The child inherits the mapping; we drop ours right after the fork. */
                 child.in = in == MAP_FAILED ? NULL : in;
                 r = spawn_start(&sreq, &pid, &pidfd, &rep.failure);
@@ -488,6 +523,7 @@ static void server_request(int sock, bool *ret_eof) {
         }
         if (in != MAP_FAILED)
                 (void) munmap(in, child.in_len);
+        iso_unpacked_done(&iso);
         /* Only the child keeps the pipes, stdio and group: EOF reaches the caller when it ends. */
         close_fds(fds + 1, n_fds - 1);
 

@@ -12,9 +12,17 @@
  * since an init cannot die of most signals) and exits. Its exit makes the kernel kill
  * everything left in the namespace; its PR_SET_PDEATHSIG makes corral's death do the same.
  *
+ * Its credentials: the init is forked from the set-up before the rlimits and credential
+ * steps (it must mount the namespace's /proc first, and pid 2 must be its child), so it
+ * would stay root (corrald's runs for a uid-1000 caller, User=, DynamicUser=) or keep the
+ * capabilities a user namespace of its own gave it (the unprivileged path). Right after
+ * the fork it drops them: the run's uid and gid (then PR_SET_PDEATHSIG again: a uid change
+ * clears it), no capabilities, not dumpable. Nothing of a run runs with more than the run.
+ *
  * Between clone and exec: async-signal-safe system calls only, no allocation.
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -72,7 +80,30 @@ _noreturn_ static void serve(pid_t main_pid, int errfd) {
         _exit(WIFEXITED(main_status) ? WEXITSTATUS(main_status) : 128 + WTERMSIG(main_status));
 }
 
-int init_start(int errfd) {
+/* pid 1, right after the fork: no more privilege than the run. 0 or an errno. */
+static int drop_privileges(const spawn_credentials *creds, bool userns) {
+        if (creds) {
+                /* raw syscalls: glibc's would broadcast to threads the child does not have */
+                if (syscall(SYS_setgroups, creds->n_groups, creds->groups) < 0 ||
+                    syscall(SYS_setresgid, creds->gid, creds->gid, creds->gid) < 0 ||
+                    syscall(SYS_setresuid, creds->uid, creds->uid, creds->uid) < 0)
+                        return errno;
+                /* the uid change cleared it; pid 1's death is what empties the namespace */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                        return errno;
+        }
+        if (creds || userns) {
+                struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+                struct __user_cap_data_struct d[2] = {};
+                if (syscall(SYS_capset, &h, d) < 0)
+                        return errno;
+        }
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return errno;
+        return 0;
+}
+
+int init_start(int errfd, const spawn_credentials *creds, bool userns) {
         uint64_t all = ~UINT64_C(0), old = 0;
         long pid;
 
@@ -89,6 +120,14 @@ int init_start(int errfd) {
                 if (raw_sigmask(SIG_SETMASK, &old, NULL) < 0)
                         return errno;
                 return 0;
+        }
+        int err = drop_privileges(creds, userns);
+        if (err) {
+                /* pid 2 must not run under an init that kept privilege: end both */
+                spawn_failure f = { SPAWN_STEP_PIDNS_INIT, err, 0 };
+                (void) kill((pid_t) pid, SIGKILL);
+                ssize_t _unused_ n = write(errfd, &f, sizeof f);
+                _exit(127);
         }
         serve((pid_t) pid, errfd);
 }

@@ -2,10 +2,20 @@
 /* PrivatePIDs=: pid 1 of the run's pid namespace (see init.c). */
 #pragma once
 
+#include <stdbool.h>
+
+struct spawn_credentials;
+
 /*
  * In the child, which must be pid 1 of a new pid namespace: fork; return 0 in the fork
  * (pid 2, which goes on with the set-up and execs the program), an errno on failure.
  * pid 1 never returns: it forwards signals to pid 2, reaps, writes pid 2's wait status
  * on errfd as a SPAWN_STEP_PIDNS_EXIT record when pid 2 ends, and exits.
+ *
+ * pid 1 needs no privilege after the fork, so it gives it up at once: with creds (the
+ * run's user: corrald's caller, User=, DynamicUser=) it becomes that user, as pid 2 will;
+ * in a user namespace of the run's own (userns) it drops the capabilities it has there.
+ * Either way it is not dumpable, so the program (same uid) cannot ptrace it or open its
+ * report pipe through /proc.
  */
-int init_start(int errfd);
+int init_start(int errfd, const struct spawn_credentials *creds, bool userns);

@@ -12,7 +12,9 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "isolation.h"
@@ -92,6 +94,13 @@ static int prepare_user(corral_job *j, char *why, size_t why_size) {
         return 0;
 }
 
+/* Whether the run's network namespace may be reused after it: only when the run could not
+ * have changed it, as a user of its own without capabilities (a run as root had
+ * CAP_NET_ADMIN there). See net.h. */
+static bool netns_poolable(const iso_state *st) {
+        return st->child.set_creds && st->child.uid != 0;
+}
+
 int iso_prepare(corral_job *j, char *why, size_t why_size) {
         const corral_policy *p = &j->policy;
         iso_state *st = &j->iso;
@@ -115,36 +124,36 @@ int iso_prepare(corral_job *j, char *why, size_t why_size) {
 
         if (policy_wants_namespaces(p)) {
                 const policy_isolation *iso = &p->iso;
-                /* a user-namespace path is not built: refused (prepare_user) before here */
-                bool mounts = iso->private_tmp || iso->protect_system != POLICY_PROTECT_SYSTEM_NO ||
-                              iso->read_only.n || iso->read_write.n || iso->inaccessible.n;
+                bool privileged = ns_privileged();
+                char uwhy[NS_WHY_MAX] = "";
 
-                if (!ns_privileged()) {
-                        /* the user-namespace path is not built: nothing enforces these here */
-                        const char *reason = "namespaces need root (CAP_SYS_ADMIN) here";
+                if (!privileged && !ns_userns_available(uwhy, sizeof uwhy)) {
+                        /* no namespaces for us here: nothing enforces these */
                         r = 0;
                         if (iso->private_network)
-                                r = unenforced(j, &e->private_network, why, why_size, "PrivateNetwork=yes", reason);
+                                r = unenforced(j, &e->private_network, why, why_size, "PrivateNetwork=yes", uwhy);
                         if (r >= 0 && iso->private_tmp)
-                                r = unenforced(j, &e->private_tmp, why, why_size, "PrivateTmp=yes", reason);
+                                r = unenforced(j, &e->private_tmp, why, why_size, "PrivateTmp=yes", uwhy);
                         if (r >= 0 && iso->protect_system != POLICY_PROTECT_SYSTEM_NO)
-                                r = unenforced(j, &e->protect_system, why, why_size, "ProtectSystem=", reason);
+                                r = unenforced(j, &e->protect_system, why, why_size, "ProtectSystem=", uwhy);
                         if (r >= 0 && (iso->read_only.n || iso->read_write.n || iso->inaccessible.n))
-                                r = unenforced(j, &e->paths, why, why_size, "ReadOnlyPaths=/ReadWritePaths=/InaccessiblePaths=", reason);
+                                r = unenforced(j, &e->paths, why, why_size, "ReadOnlyPaths=/ReadWritePaths=/InaccessiblePaths=", uwhy);
                         if (r >= 0 && iso->private_ipc)
-                                r = unenforced(j, &e->private_ipc, why, why_size, "PrivateIPC=yes", reason);
+                                r = unenforced(j, &e->private_ipc, why, why_size, "PrivateIPC=yes", uwhy);
                         if (r >= 0 && iso->private_pids)
-                                r = unenforced(j, &e->private_pids, why, why_size, "PrivatePIDs=yes", reason);
+                                r = unenforced(j, &e->private_pids, why, why_size, "PrivatePIDs=yes", uwhy);
                         if (r < 0)
                                 return r;
                 } else {
-                        if (iso->private_network) {
+                        /* Only a namespace that can go back to the pool comes from net.c's
+                         * pool or thread; every other run's child makes a fresh one itself
+                         * (in its user namespace, or root's), see ns_plan_build. */
+                        if (privileged && iso->private_network && netns_poolable(st)) {
                                 r = net_ns_get(&st->netns_fd, &st->netns_reused, nwhy);
                                 if (r < 0) {
                                         snprintf(why, why_size, "PrivateNetwork=yes: %s", nwhy);
                                         return r;
                                 }
-                                e->private_network = st->netns_reused ? "netns (reused)" : "netns";
                         }
                         r = ns_plan_build(p, st->netns_fd, &st->ns, nwhy);
                         if (r < 0) {
@@ -152,25 +161,29 @@ int iso_prepare(corral_job *j, char *why, size_t why_size) {
                                 return r;
                         }
                         st->child.ns = &st->ns;
+                        if (iso->private_network)
+                                e->private_network = !privileged       ? "user-ns+netns" :
+                                                     st->netns_reused ? "netns (reused)" :
+                                                                        "netns";
                         if (iso->private_tmp)
-                                e->private_tmp = "mount-ns";
+                                e->private_tmp = privileged ? "mount-ns" : "user-ns+mount-ns";
                         if (iso->protect_system != POLICY_PROTECT_SYSTEM_NO)
-                                e->protect_system = "mount-ns";
+                                e->protect_system = privileged ? "mount-ns" : "user-ns+mount-ns";
                         if (iso->read_only.n || iso->read_write.n || iso->inaccessible.n)
-                                e->paths = "mount-ns";
+                                e->paths = privileged ? "mount-ns" : "user-ns+mount-ns";
                         if (iso->private_ipc)
-                                e->private_ipc = "ipc-ns";
+                                e->private_ipc = privileged ? "ipc-ns" : "user-ns+ipc-ns";
                         if (iso->private_pids) {
-                                e->private_pids = "pid-ns";
+                                e->private_pids = privileged ? "pid-ns" : "user-ns+pid-ns";
                                 e->die_with_corral = "pdeathsig+pid-ns";
                         }
-                        (void) mounts;
                 }
         }
 
         if (filter_wanted(p)) {
                 char fwhy[PARSE_WHY_MAX] = "";
-                r = filter_prog_get(&p->filter, &st->prog, fwhy);
+                r = filter_prog_get_for(&p->filter, j->starter.function ? FILTER_FOR_FUNCTION : FILTER_FOR_COMMAND,
+                                        &st->prog, fwhy);
                 if (r < 0) {
                         snprintf(why, why_size, "SystemCallFilter=: %s", fwhy);
                         return r;
@@ -192,14 +205,14 @@ int iso_prepare(corral_job *j, char *why, size_t why_size) {
 }
 
 const char *iso_unsupported_for_functions(const corral_policy *p) {
-        if (filter_wanted(p))
-                return "SystemCallFilter=";
-        if (p->no_new_privileges)
-                return "NoNewPrivileges=";
-        if (policy_wants_namespaces(p))
-                return "a namespace setting (PrivateNetwork=, PrivateTmp=, ProtectSystem=, ...)";
-        if (p->iso.user_set || p->iso.group_set)
-                return "User=/Group=";
+        /* A pid namespace is made by clone(CLONE_NEWPID), and its pid 1 (corral's init)
+         * forks the program; a function's process is a glibc fork() of the caller or of
+         * the forkserver (its fork handlers must run: malloc, stdio, the interpreter), so
+         * it can be neither. Refused rather than half-done. */
+        if (p->iso.private_pids)
+                return "PrivatePIDs=yes is not supported for function runs: a function runs in a fork() of "
+                       "the caller (or of the forkserver), and a pid namespace needs the process made by "
+                       "clone(CLONE_NEWPID) under corral's init; run it as a command for PrivatePIDs=";
         return NULL;
 }
 
@@ -288,10 +301,161 @@ void iso_release(corral_job *j) {
         st->sock[1] = safe_close(st->sock[1]);
         filter_prog_release(st->prog);
         st->prog = NULL;
-        /* Reused only when the run could not have changed it: it ran as a user of its own,
-         * without capabilities (a run as root had CAP_NET_ADMIN there). See net.h. */
-        net_ns_put(st->netns_fd, st->child.set_creds && st->child.uid != 0);
+        net_ns_put(st->netns_fd, netns_poolable(st));
         st->netns_fd = -EBADF;
         dynuser_release(&st->user);
         st->active = false;
+}
+
+/* ---- the forkserver's copy ---- */
+
+#define ISO_WIRE_MAGIC UINT32_C(0x63726973) /* "cris" */
+
+enum {
+        ISO_WIRE_NS = 1 << 0,
+        ISO_WIRE_PROG = 1 << 1,
+        ISO_WIRE_NNP = 1 << 2,
+        ISO_WIRE_CREDS = 1 << 3,
+        ISO_WIRE_USERNS = 1 << 4, /* the unprivileged path: maps below */
+        ISO_WIRE_LO_UP = 1 << 5,
+};
+
+typedef struct iso_wire {
+        uint32_t magic;
+        uint32_t flags;
+        int32_t unshare_flags, clone_flags;
+        uint32_t uid, gid;
+        uint32_t n_mounts;
+        uint32_t n_insns; /* struct sock_filter right after this header */
+        char uid_map[NS_ID_MAP_MAX], gid_map[NS_ID_MAP_MAX];
+        struct {
+                uint32_t op;
+                uint32_t off; /* of the NUL-terminated path, from the start */
+        } mounts[NS_MAX_MOUNTS];
+} iso_wire;
+
+int iso_child_pack(const iso_child *c, int *ret_memfd) {
+        iso_wire w = { .magic = ISO_WIRE_MAGIC };
+        _cleanup_close_ int fd = -EBADF;
+        size_t insns = 0, off;
+
+        if (c->ns) {
+                w.flags |= ISO_WIRE_NS;
+                w.unshare_flags = c->ns->unshare_flags;
+                w.clone_flags = c->ns->clone_flags;
+                w.n_mounts = c->ns->n_mounts;
+                if (c->ns->userns) {
+                        w.flags |= ISO_WIRE_USERNS;
+                        memcpy(w.uid_map, c->ns->uid_map, sizeof w.uid_map);
+                        memcpy(w.gid_map, c->ns->gid_map, sizeof w.gid_map);
+                }
+                if (c->ns->lo_up)
+                        w.flags |= ISO_WIRE_LO_UP;
+        }
+        if (c->prog) {
+                w.flags |= ISO_WIRE_PROG;
+                w.n_insns = c->prog->fprog.len;
+                insns = (size_t) w.n_insns * sizeof(struct sock_filter);
+        }
+        if (c->no_new_privs)
+                w.flags |= ISO_WIRE_NNP;
+        if (c->set_creds) {
+                w.flags |= ISO_WIRE_CREDS;
+                w.uid = c->uid;
+                w.gid = c->gid;
+        }
+        off = sizeof w + insns;
+        for (uint32_t i = 0; i < w.n_mounts; i++) {
+                w.mounts[i].op = (uint32_t) c->ns->mounts[i].op;
+                w.mounts[i].off = (uint32_t) off;
+                off += strlen(c->ns->mounts[i].path) + 1;
+        }
+
+        fd = memfd_create("corral-fn-isolation", MFD_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (write(fd, &w, sizeof w) != (ssize_t) sizeof w ||
+            (insns && write(fd, c->prog->fprog.filter, insns) != (ssize_t) insns))
+                return errno ? negative_errno() : -EIO;
+        for (uint32_t i = 0; i < w.n_mounts; i++) {
+                size_t n = strlen(c->ns->mounts[i].path) + 1;
+                if (write(fd, c->ns->mounts[i].path, n) != (ssize_t) n)
+                        return errno ? negative_errno() : -EIO;
+        }
+        *ret_memfd = TAKE_FD(fd);
+        return 0;
+}
+
+int iso_child_unpack(int memfd, int notify_fd, int netns_fd, iso_unpacked *ret) {
+        iso_unpacked u = { .ns.netns_fd = -1, .child.notify_fd = -EBADF };
+        struct stat st;
+        const iso_wire *w;
+
+        if (fstat(memfd, &st) < 0)
+                return negative_errno();
+        if (st.st_size < (off_t) sizeof(iso_wire) || st.st_size > (off_t) (16 << 20))
+                return -EBADMSG;
+        u.map_size = (size_t) st.st_size;
+        /* Private and writable: the child writes its pid into its copy of the program. */
+        u.map = mmap(NULL, u.map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, memfd, 0);
+        if (u.map == MAP_FAILED)
+                return negative_errno();
+        w = u.map;
+        const char *base = u.map;
+        size_t insns = (size_t) w->n_insns * sizeof(struct sock_filter);
+        bool ok = w->magic == ISO_WIRE_MAGIC && w->n_mounts <= NS_MAX_MOUNTS && w->n_insns <= BPF_MAXINSNS &&
+                  sizeof *w + insns <= u.map_size && !!(w->flags & ISO_WIRE_PROG) == (w->n_insns > 0) &&
+                  !!(w->flags & ISO_WIRE_PROG) == (notify_fd >= 0) &&
+                  memchr(w->uid_map, '\0', sizeof w->uid_map) && memchr(w->gid_map, '\0', sizeof w->gid_map);
+        for (uint32_t i = 0; ok && i < w->n_mounts; i++) {
+                uint32_t o = w->mounts[i].off;
+                ok = w->mounts[i].op <= NS_MOUNT_MQUEUE && o >= sizeof *w + insns && o < u.map_size &&
+                     memchr(base + o, '\0', u.map_size - o) != NULL;
+        }
+        if (!ok) {
+                (void) munmap(u.map, u.map_size);
+                return -EBADMSG;
+        }
+
+        if (w->flags & ISO_WIRE_NS) {
+                u.ns.unshare_flags = w->unshare_flags;
+                u.ns.clone_flags = w->clone_flags;
+                u.ns.netns_fd = netns_fd;
+                u.ns.n_mounts = w->n_mounts;
+                u.ns.userns = w->flags & ISO_WIRE_USERNS;
+                u.ns.lo_up = w->flags & ISO_WIRE_LO_UP;
+                memcpy(u.ns.uid_map, w->uid_map, sizeof u.ns.uid_map);
+                memcpy(u.ns.gid_map, w->gid_map, sizeof u.ns.gid_map);
+                for (uint32_t i = 0; i < w->n_mounts; i++)
+                        u.ns.mounts[i] = (ns_mount){ (ns_mount_op) w->mounts[i].op, base + w->mounts[i].off };
+        }
+        if (w->flags & ISO_WIRE_PROG) {
+                u.prog.fprog.len = (unsigned short) w->n_insns;
+                u.prog.fprog.filter = (struct sock_filter *) (void *) (base + sizeof *w);
+                u.prog.insns = NULL; /* not ours to free: in the mapping */
+                u.child.prog = &u.prog;
+                u.child.notify_fd = notify_fd;
+        }
+        u.child.no_new_privs = w->flags & ISO_WIRE_NNP;
+        if (w->flags & ISO_WIRE_CREDS) {
+                u.child.set_creds = true;
+                u.child.uid = w->uid;
+                u.child.gid = w->gid;
+                u.creds = (spawn_credentials){ .uid = w->uid, .gid = w->gid };
+        }
+        /* The server is the child's parent: PR_SET_PDEATHSIG checks against it. */
+        u.child.parent_pid = getpid();
+        *ret = u;
+        /* ns points at ret's own copy, not at the local one */
+        if (w->flags & ISO_WIRE_NS)
+                ret->child.ns = &ret->ns;
+        if (w->flags & ISO_WIRE_PROG)
+                ret->child.prog = &ret->prog;
+        return 0;
+}
+
+void iso_unpacked_done(iso_unpacked *u) {
+        if (u->map && u->map != MAP_FAILED)
+                (void) munmap(u->map, u->map_size);
+        u->map = NULL;
 }

@@ -44,7 +44,7 @@ struct corral_job;
 /* Before the spawn: check and prepare the policy's isolation here; -errno with why
  * (a spawn_error naming the setting) when it cannot be had. */
 int iso_prepare(struct corral_job *j, char *why, size_t why_size);
-/* Function runs do not have the isolation steps yet: the first key that asks for one, or NULL. */
+/* A setting function runs cannot have (PrivatePIDs=): why, naming the key, or NULL. */
 const char *iso_unsupported_for_functions(const corral_policy *p);
 /* Who the run becomes by its policy (User=/Group=/DynamicUser=), or NULL. */
 const spawn_credentials *iso_credentials(struct corral_job *j);
@@ -54,3 +54,26 @@ const iso_child *iso_request(struct corral_job *j);
 void iso_started(struct corral_job *j);
 /* The run is over: close everything, give the network namespace back. Safe on any path. */
 void iso_release(struct corral_job *j);
+
+/*
+ * A function run's isolation for the forkserver, which was forked before the policy was
+ * known and holds none of it: the plan's data (namespace flags, mounts and their paths,
+ * the filter's program, who the run becomes) as one memfd; the fds it names travel
+ * beside it (c->notify_fd, c->ns->netns_fd). The server maps it privately, so each
+ * child has its own copy (the filter's placeholder is written in there), and unmaps it
+ * after the fork: nothing of one run stays in the server for the next.
+ */
+typedef struct iso_unpacked {
+        iso_child child;
+        ns_plan ns;
+        filter_prog prog;
+        spawn_credentials creds;
+        void *map;
+        size_t map_size;
+} iso_unpacked;
+
+int iso_child_pack(const iso_child *c, int *ret_memfd);
+/* In the server: the memfd and the fds received with it (-1: none). -EBADMSG for a
+ * malformed one. The result points into the mapping: iso_unpacked_done() after the fork. */
+int iso_child_unpack(int memfd, int notify_fd, int netns_fd, iso_unpacked *ret);
+void iso_unpacked_done(iso_unpacked *u);

@@ -305,18 +305,17 @@ int job_spawn_with(const corral_policy *p, char *const argv[], const job_starter
                 }
         }
 
-        if (!starter) {
-                /* isolation steps are built for commands; functions get them later */
+        if (starter && starter->function && iso_unsupported_for_functions(&j->policy)) {
+                job_fail(j, CORRAL_STATUS_SPAWN_ERROR, EOPNOTSUPP, "%s", iso_unsupported_for_functions(&j->policy));
+                return 0;
+        }
+        {
                 char iwhy[320];
                 r = iso_prepare(j, iwhy, sizeof iwhy);
                 if (r < 0) {
                         job_fail(j, CORRAL_STATUS_SPAWN_ERROR, -r, "%s", iwhy);
                         return 0;
                 }
-        } else if (iso_unsupported_for_functions(&j->policy)) {
-                job_fail(j, CORRAL_STATUS_SPAWN_ERROR, EOPNOTSUPP, "%s is not supported for functions yet",
-                         iso_unsupported_for_functions(&j->policy));
-                return 0;
         }
 
         spawn_credentials creds = {};

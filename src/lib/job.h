@@ -55,6 +55,9 @@ typedef struct job_starter {
         /* Called once when the job is freed, whatever happened (NULL: nothing to free). */
         void (*release)(void *userdata);
         void *userdata;
+        /* The child runs a function (fn.c): its isolation ends in the function, not exec
+         * (a function's filter, no PrivatePIDs=, the forkserver carries it). */
+        bool function;
 } job_starter;
 
 /* An extra fd in the job's epoll set, with what to do when it is readable. */
@@ -64,7 +67,7 @@ typedef struct job_watch {
         void *userdata;
 } job_watch;
 
-#define JOB_MAX_WATCHES 4
+#define JOB_MAX_WATCHES 6
 
 /*
  * The job. job.c owns it (creates, drives, frees it); the others are called with it.

@@ -18,8 +18,17 @@
  *   PrivatePIDs=      a /proc of the new pid namespace
  *   PrivateIPC=       /dev/mqueue of the new ipc namespace
  *
- * Recursive read-only uses mount_setattr(AT_RECURSIVE) (Linux 5.12). Privilege:
- * CAP_SYS_ADMIN (root); the unprivileged path through a user namespace is not built.
+ * Recursive read-only uses mount_setattr(AT_RECURSIVE) (Linux 5.12), which changes only the
+ * flags it is given: inside a user namespace the kernel locks the nosuid/nodev/noexec (and
+ * read-only) flags of every mount copied from the host, and a remount that does not
+ * repeat them fails, so no step here remounts with MS_REMOUNT.
+ *
+ * Privilege: CAP_SYS_ADMIN (root) makes the namespaces directly. Anyone else, where the
+ * kernel allows unprivileged user namespaces, gets them through one: the child is cloned
+ * with CLONE_NEWUSER (and CLONE_NEWPID), so it holds every capability in its new user
+ * namespace until exec; it maps the caller's uid and gid to themselves (setgroups denied
+ * first, as the kernel requires for an unprivileged gid_map) and then unshares and mounts
+ * as root would. After exec the program is the caller, with no capabilities at all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -65,6 +75,102 @@ bool ns_privileged(void) {
                 return false;
         p = strstr(buf, "CapEff:");
         return p && sscanf(p + 7, "%llx", &caps) == 1 && (caps & (1ULL << 21)); /* CAP_SYS_ADMIN */
+}
+
+/* ---- the user-namespace probe ---- */
+
+typedef struct ns_probe {
+        char uid_map[NS_ID_MAP_MAX], gid_map[NS_ID_MAP_MAX];
+} ns_probe;
+
+static int write_proc(const char *path, const char *s) {
+        size_t len = strlen(s);
+        int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
+        if (fd < 0)
+                return errno;
+        ssize_t n = write(fd, s, len);
+        if (n < 0)
+                err = errno;
+        else if ((size_t) n != len)
+                err = EIO;
+        close(fd);
+        return err;
+}
+
+/* The throw-away child: what the real one will do first, then gone. Its exit code is
+ * 0, or 100 + which write failed with the errno in errno_out (shared memory: CLONE_VM). */
+typedef struct ns_probe_arg {
+        const ns_probe *p;
+        int err, which;
+} ns_probe_arg;
+
+static int probe_child(void *arg) {
+        ns_probe_arg *a = arg;
+        static const char *const files[] = { "/proc/self/setgroups", "/proc/self/uid_map", "/proc/self/gid_map" };
+        const char *data[] = { "deny", a->p->uid_map, a->p->gid_map };
+        for (int i = 0; i < 3; i++) {
+                int err = write_proc(files[i], data[i]);
+                if (err) {
+                        a->err = err;
+                        a->which = i;
+                        return 1;
+                }
+        }
+        return 0;
+}
+
+static void read_sysctl(const char *path, char *buf, size_t size) {
+        buf[0] = '\0';
+        if (read_file_at(AT_FDCWD, path, buf, size, NULL) < 0)
+                buf[0] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+}
+
+int ns_userns_available(char *why, size_t why_size) {
+        ns_probe p;
+        ns_probe_arg a = { .p = &p, .err = 0, .which = -1 };
+        /* the child runs on this stack for a few system calls (CLONE_VM | CLONE_VFORK:
+         * no copy of our page tables, and we wait until it is gone) */
+        _Alignas(16) char stack[16384];
+        char v[32];
+        int status = 0;
+
+        snprintf(p.uid_map, sizeof p.uid_map, "%u %u 1\n", (unsigned) geteuid(), (unsigned) geteuid());
+        snprintf(p.gid_map, sizeof p.gid_map, "%u %u 1\n", (unsigned) getegid(), (unsigned) getegid());
+        pid_t pid = clone(probe_child, stack + sizeof stack, CLONE_NEWUSER | CLONE_VM | CLONE_VFORK, &a);
+        if (pid < 0) {
+                int err = errno;
+                switch (err) {
+                case ENOSPC:
+                        read_sysctl("/proc/sys/user/max_user_namespaces", v, sizeof v);
+                        snprintf(why, why_size, "user namespaces: clone(CLONE_NEWUSER): %s (user.max_user_namespaces=%s)",
+                                 strerror(err), v[0] ? v : "?");
+                        break;
+                case EPERM:
+                        read_sysctl("/proc/sys/kernel/unprivileged_userns_clone", v, sizeof v);
+                        snprintf(why, why_size,
+                                 "user namespaces: clone(CLONE_NEWUSER): %s (%s)", strerror(err),
+                                 strcmp(v, "0") == 0 ? "kernel.unprivileged_userns_clone=0" :
+                                                       "a seccomp profile or an LSM refuses it");
+                        break;
+                case EINVAL:
+                        snprintf(why, why_size, "user namespaces: clone(CLONE_NEWUSER): %s (a kernel without CONFIG_USER_NS?)",
+                                 strerror(err));
+                        break;
+                default:
+                        snprintf(why, why_size, "user namespaces: clone(CLONE_NEWUSER): %s", strerror(err));
+                }
+                return 0;
+        }
+        while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
+                ;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                static const char *const what[] = { "setgroups", "uid_map", "gid_map" };
+                snprintf(why, why_size, "user namespaces: writing /proc/self/%s in a new one: %s",
+                         a.which >= 0 ? what[a.which] : "?", a.err ? strerror(a.err) : "the probe died");
+                return 0;
+        }
+        return 1;
 }
 
 static int why_fail(char *why, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -144,9 +250,14 @@ int ns_plan_build(const corral_policy *p, int netns_fd, ns_plan *ret, char *why)
                 *ret = plan;
                 return 0;
         }
-        if (!ns_privileged())
-                return why_fail(why, -EPERM,
-                                "namespaces need root (CAP_SYS_ADMIN); the user-namespace path is not built");
+        /* Without CAP_SYS_ADMIN: through a user namespace (the caller checked that the kernel
+         * allows one: ns_userns_available). */
+        if (!ns_privileged()) {
+                plan.userns = true;
+                plan.clone_flags |= CLONE_NEWUSER;
+                snprintf(plan.uid_map, sizeof plan.uid_map, "%u %u 1\n", (unsigned) geteuid(), (unsigned) geteuid());
+                snprintf(plan.gid_map, sizeof plan.gid_map, "%u %u 1\n", (unsigned) getegid(), (unsigned) getegid());
+        }
 
         if (mounts)
                 plan.unshare_flags |= CLONE_NEWNS;
@@ -154,10 +265,14 @@ int ns_plan_build(const corral_policy *p, int netns_fd, ns_plan *ret, char *why)
                 plan.unshare_flags |= CLONE_NEWIPC;
         if (iso->private_pids)
                 plan.clone_flags |= CLONE_NEWPID;
-        if (iso->private_network) {
-                if (netns_fd < 0)
-                        return why_fail(why, -EINVAL, "PrivateNetwork=yes without a namespace");
-                plan.netns_fd = netns_fd;
+        if (iso->private_network && netns_fd >= 0 && !plan.userns) {
+                plan.netns_fd = netns_fd; /* made (or pooled) by the parent: join it */
+        } else if (iso->private_network) {
+                /* The child makes its own and brings lo up itself: in the run's user
+                 * namespace (only its child can make one owned by it), or root's fresh one
+                 * that no later run will reuse (no thread, no libnl load per run). */
+                plan.unshare_flags |= CLONE_NEWNET;
+                plan.lo_up = true;
         }
 
         if (mounts)
@@ -222,9 +337,19 @@ static int set_rdonly(const char *path, bool on) {
         return 0;
 }
 
-/* Bind a path onto itself so that it is a mount point of its own (for "/" it already is). */
+/* Whether path is the root of a mount here (statx, Linux 5.8); false when unsure. */
+static bool mount_root(const char *path) {
+        struct statx stx;
+        if (syscall(SYS_statx, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE, &stx) < 0)
+                return false;
+        return (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/* Make a path a mount point of its own by binding it onto itself, unless it already is one
+ * ("/", and /dev, /proc, /sys nearly everywhere): each bind copies the subtree's mounts
+ * (/sys alone has a dozen here), and the namespace's end unmounts every copy again. */
 static int bind_self(const char *path) {
-        if (strcmp(path, "/") == 0)
+        if (strcmp(path, "/") == 0 || mount_root(path))
                 return 0;
         if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return errno;
@@ -253,13 +378,33 @@ static int do_mount(const ns_mount *m) {
         case NS_MOUNT_HIDE_FILE:
                 if (mount("/dev/null", m->path, NULL, MS_BIND, NULL) < 0)
                         return errno;
-                return mount(NULL, m->path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0 ? errno : 0;
+                /* not MS_REMOUNT: it would have to repeat /dev's locked flags in a userns */
+                return set_rdonly(m->path, true);
         case NS_MOUNT_PROC:
                 return mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ? errno : 0;
         case NS_MOUNT_MQUEUE:
                 return mount("mqueue", m->path, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ? errno : 0;
         }
         return EINVAL;
+}
+
+int ns_child_userns(const ns_plan *plan, int *ret_detail) {
+        static const char *const files[] = { "/proc/self/setgroups", "/proc/self/uid_map", "/proc/self/gid_map" };
+        const char *data[] = { "deny", plan->uid_map, plan->gid_map };
+
+        /* setgroups must be denied before an unprivileged gid_map (Linux 3.19) */
+        for (int i = 0; i < 3; i++) {
+                int err = write_proc(files[i], data[i]);
+                if (err) {
+                        *ret_detail = i;
+                        return err;
+                }
+        }
+        return 0;
+}
+
+int ns_child_new_userns(void) {
+        return unshare(CLONE_NEWUSER) < 0 ? errno : 0;
 }
 
 int ns_child_enter(const ns_plan *plan, int *ret_detail) {

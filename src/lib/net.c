@@ -13,11 +13,19 @@
  * kernel that can lag behind under churn, so a small pool keeps namespaces whose run
  * could not have changed them (see net_ns_put) for the next run. Privilege:
  * CAP_SYS_ADMIN for unshare, CAP_NET_ADMIN in the namespace (root).
+ *
+ * The unprivileged path is different: a network namespace that the run's user namespace
+ * owns can only be made by the child itself, after clone (a multi-threaded parent cannot
+ * enter a new user namespace, and a namespace owned by ours would give the run nothing it
+ * could use). So there the child unshares it and brings lo up with one SIOCSIFFLAGS ioctl
+ * (net_child_lo_up): libnl allocates, and the child between clone and exec must not.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -277,4 +285,23 @@ void net_ns_put(int fd, bool reusable) {
                 pthread_mutex_unlock(&pool_lock);
         }
         safe_close(fd);
+}
+
+/* ---- in the child (async-signal-safe) ---- */
+
+int net_child_lo_up(void) {
+        struct ifreq ifr = { .ifr_name = "lo" };
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+        if (fd < 0)
+                return errno;
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                err = errno;
+        else {
+                ifr.ifr_flags |= IFF_UP;
+                if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+                        err = errno;
+        }
+        close(fd);
+        return err;
 }

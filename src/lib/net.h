@@ -23,3 +23,7 @@ int net_ns_pristine(int fd, char *why);
  */
 int net_ns_get(int *ret_fd, bool *ret_reused, char *why);
 void net_ns_put(int fd, bool reusable);
+
+/* In the child, in a network namespace it just made (the user-namespace path): lo up,
+ * with an ioctl instead of libnl (no allocation). 0 or an errno. */
+int net_child_lo_up(void);

@@ -191,8 +191,15 @@ static const char *enforced_by(const corral_policy *p, const char *key, const co
                                 return NULL;
                         if (ns_privileged())
                                 return ns_keys[i].by;
+                        static _Thread_local char buf[NS_WHY_MAX + 64];
+                        char uwhy[NS_WHY_MAX];
+                        if (ns_userns_available(uwhy, sizeof uwhy) == 1) {
+                                snprintf(buf, sizeof buf, "user-ns+%s", i == 0 ? "netns (lo only, up)" : ns_keys[i].by);
+                                return buf;
+                        }
                         (*n_unenforced)++;
-                        return "none (namespaces need root here)";
+                        snprintf(buf, sizeof buf, "none (%s)", uwhy);
+                        return buf;
                 }
         }
         if ((strcmp(key, "DynamicUser") == 0 && p->iso.dynamic_user) ||

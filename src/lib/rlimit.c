@@ -23,10 +23,17 @@ static void set_add(rl_set *s, int resource, rlim_t soft, rlim_t hard) {
         s->v[s->n++] = (rl_limit){ resource, { soft, hard } };
 }
 
-/* The kernel ignores RLIMIT_NPROC for root and for CAP_SYS_RESOURCE/CAP_SYS_ADMIN holders. */
-static bool nproc_ignored(void) {
+/* The kernel ignores RLIMIT_NPROC for root and for CAP_SYS_RESOURCE/CAP_SYS_ADMIN holders:
+ * the run's, which is ours unless the policy makes it another user. A run as another
+ * (non-root) user lost its capabilities with the setresuid, so the limit holds there:
+ * DynamicUser='s uid is the run's own, so it counts exactly the run's processes. */
+static bool nproc_ignored(const corral_policy *pol) {
         char buf[4096];
         unsigned long long caps;
+        if (pol->iso.dynamic_user)
+                return false;
+        if (pol->iso.user_set)
+                return pol->iso.uid == 0;
         if (getuid() == 0)
                 return true;
         if (read_file_at(AT_FDCWD, "/proc/self/status", buf, sizeof buf, NULL) < 0)
@@ -61,7 +68,7 @@ void rl_plan(const corral_policy *p, corral_backend backend, rl_set *ret_set,
         if (p->tasks_max != CORRAL_INFINITY) {
                 if (cgroup)
                         e->tasks = CORRAL_ENFORCER_CGROUP;
-                else if (nproc_ignored())
+                else if (nproc_ignored(p))
                         e->tasks = CORRAL_ENFORCER_NONE;
                 else {
                         set_add(&s, RLIMIT_NPROC, p->tasks_max, p->tasks_max);

@@ -18,33 +18,48 @@
  *   4. pdeathsig    [isolation] PR_SET_PDEATHSIG after the signal reset (its signal must
  *                   have its default action), then getppid() against the parent's pid for
  *                   a parent that already died.
- *   5. namespaces   [isolation: namespaces] unshare() of user/mount/pid/ipc/uts/net, or
- *                   setns() into the netns prepared in the parent (net.c brought its
- *                   loopback up there): before anything that must happen inside them.
- *   6. mounts       [namespaces with mounts] private propagation, then the policy's
+ *   5. userns       [namespaces, unprivileged caller] clone made the child a user namespace
+ *                   of its own (CLONE_NEWUSER: every capability in it until exec; a
+ *                   function's fork() child unshares it here, single-threaded): write
+ *                   setgroups "deny", then uid_map and gid_map mapping the caller's ids
+ *                   to themselves, before anything creates files or namespaces in it.
+ *   6. namespaces   [isolation: namespaces] unshare() of mount/ipc/net, or setns() into
+ *                   the netns prepared in the parent (net.c brought its loopback up
+ *                   there): before anything that must happen inside them.
+ *   6a. loopback    [PrivateNetwork=, unprivileged] the child made its netns itself: lo up
+ *                   (one ioctl, net.c), while it still has CAP_NET_ADMIN there.
+ *   7. mounts       [namespaces with mounts] private propagation, then the policy's
  *                   mounts: needs the mount namespace and still all privileges.
- *   7. pidns init   [PrivatePIDs=] after the mounts (pid 1 mounted the namespace's /proc):
+ *   8. pidns init   [PrivatePIDs=] after the mounts (pid 1 mounted the namespace's /proc):
  *                   pid 1 stays behind as corral's init, pid 2 goes on from here.
- *   8. rlimits      [a plan] setrlimit: before the credentials drop (raising a hard limit
+ *   9. rlimits      [a plan] setrlimit: before the credentials drop (raising a hard limit
  *                   needs CAP_SYS_RESOURCE).
- *   9. credentials  [corrald's client, User=, DynamicUser=] setgroups, setresgid,
+ *  10. credentials  [corrald's client, User=, DynamicUser=] setgroups, setresgid,
  *                   setresuid, in that order (groups need CAP_SETGID, which setresuid
  *                   drops); after mounts and network, which need privilege.
- *  10. chdir        [a cwd] after credentials, so the directory is checked with the run's
+ *  11. chdir        [a cwd] after credentials, so the directory is checked with the run's
  *                   own rights (systemd does the same for WorkingDirectory=).
- *  11. pdeathsig    [credentials and isolation] again: a uid change clears it.
- *  12. stdio        dup2 the run's stdin/stdout/stderr onto 0-2.
- *  13. fds          everything above 2 close-on-exec (close_range, 5.11); function mode
- *                   closes all but the kept fds and the report pipe.
- *  14. seccomp      [SystemCallFilter=] LAST before exec: no_new_privs first (loading a
- *                   filter without CAP_SYS_ADMIN requires it, and it comes after the
- *                   credentials change, which a filter could refuse), then the filter,
- *                   whose BPF was compiled in the parent (filter.c); the set-up's own
- *                   calls are never filtered and the program runs under it from its first
- *                   instruction. Without a filter, [NoNewPrivileges=] sets only
- *                   no_new_privs here.
- *  15. exec         execve; or, in function mode, close the report pipe (EOF: set-up done)
- *                   and run the function (job.c builds isolation steps for commands only).
+ *  12. pdeathsig    [credentials and isolation] again: a uid change clears it.
+ *  13. stdio        dup2 the run's stdin/stdout/stderr onto 0-2.
+ *  14. fds          everything above 2 close-on-exec (close_range, 5.11); function mode
+ *                   moves the kept fds (output and crash pipes), the report pipe and the
+ *                   listener's socket to fixed numbers (SETUP_FN_*_FD, setup.h) and
+ *                   closes everything else: the function's filter names those numbers.
+ *  15. fn prepare   [function mode] the crash handler and the process name: calls the
+ *                   function's filter may deny (sigaltstack, sigaction, prctl).
+ *  16. seccomp      [SystemCallFilter=] LAST before exec (or the function): no_new_privs
+ *                   first (loading a filter without CAP_SYS_ADMIN requires it, and it
+ *                   comes after the credentials change, which a filter could refuse), then
+ *                   the filter, whose BPF was compiled in the parent (filter.c); the
+ *                   set-up's own calls are never filtered and the program runs under it
+ *                   from its first instruction. Without a filter, [NoNewPrivileges=] sets
+ *                   only no_new_privs here. In function mode the holes in 0-2 are filled
+ *                   first (an O_PATH fd on "/", which reads and writes like a closed fd),
+ *                   so that the listener is born on SETUP_FN_LISTENER_FD, the one fd the
+ *                   filter lets the child close after handing it out.
+ *  17. exec         execve; or, in function mode, close the report pipe (EOF: set-up done)
+ *                   and run the function. Function runs have the same isolation steps as
+ *                   commands but PrivatePIDs= (refused: isolation.c says why).
  *
  * Adding a step: a SPAWN_STEP_ value (append: the value crosses a pipe), a row in
  * steps[] with its name and function, and one line in setup_plan_build() at its slot,
@@ -65,6 +80,7 @@
 #include "isolation.h"
 #include "macro.h"
 #include "namespace.h"
+#include "net.h"
 #include "rlimit.h"
 #include "setup.h"
 #include "spawn.h"
@@ -76,6 +92,7 @@
 typedef struct setup_child {
         int errfd;   /* the report pipe's write end */
         bool joined; /* clone put us into the run group */
+        bool fn;     /* function mode (the plan's) */
         int detail;  /* written by a failing step: which rlimit, which fd */
 } setup_child;
 
@@ -155,25 +172,36 @@ static int step_fds(const setup_op *op, setup_child *c) {
 }
 
 static int step_fds_keep(const setup_op *op, setup_child *c) {
-        /* Keep 0-2, the kept fds and the report pipe; close everything else. */
-        int keep[3] = { op->fd[0], op->fd[1], c->errfd };
-        for (int i = 0; i < 3; i++) /* sort three */
-                for (int k = i + 1; k < 3; k++)
-                        if (keep[k] < keep[i]) {
-                                int t = keep[i];
-                                keep[i] = keep[k];
-                                keep[k] = t;
-                        }
-        unsigned lo = 3;
-        for (int i = 0; i < 3; i++) {
-                if (keep[i] < (int) lo)
-                        continue;
-                if (keep[i] > (int) lo)
-                        (void) syscall(SYS_close_range, lo, (unsigned) keep[i] - 1, 0U);
-                lo = (unsigned) keep[i] + 1;
+        /* Function mode: 0-2 stay; the output and crash pipes, the report pipe and (under a
+         * filter) the listener's socket go to their fixed numbers; everything else closes.
+         * Through copies above the targets first: a source may sit on another's target. */
+        const iso_child *iso = op->ptr;
+        int src[4] = { op->fd[0], op->fd[1], c->errfd, iso && iso->prog ? iso->notify_fd : -1 };
+        const int dst[4] = { SETUP_FN_OUT_FD, SETUP_FN_CRASH_FD, SETUP_FN_REPORT_FD, FILTER_NOTIFY_SEND_FD };
+        int tmp[4] = { -1, -1, -1, -1 };
+
+        for (int i = 0; i < 4; i++)
+                if (src[i] >= 0) {
+                        tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, SETUP_FN_LISTENER_FD + 1);
+                        if (tmp[i] < 0)
+                                return errno;
+                }
+        c->errfd = tmp[2]; /* a failure from here on still reaches the parent */
+        for (int i = 0; i < 4; i++) {
+                if (tmp[i] < 0)
+                        (void) close(dst[i]);
+                else if (dup3(tmp[i], dst[i], O_CLOEXEC) < 0)
+                        return errno;
         }
-        (void) syscall(SYS_close_range, lo, ~0U, 0U);
+        c->errfd = SETUP_FN_REPORT_FD;
+        (void) syscall(SYS_close_range, (unsigned) SETUP_FN_LISTENER_FD, ~0U, 0U);
         return 0;
+}
+
+static int step_fn_prepare(const setup_op *op, setup_child *c) {
+        const spawn_request *req = op->ptr;
+        int r = req->fn_prepare(req->fn_arg);
+        return r < 0 ? -r : 0;
 }
 
 static int step_exec(const setup_op *op, setup_child *c) {
@@ -186,7 +214,11 @@ static int step_fn(const setup_op *op, setup_child *c) {
         const spawn_request *req = op->ptr;
         /* EOF on the report pipe tells the parent the set-up succeeded. */
         close(c->errfd);
-        _exit(req->fn(req->fn_arg));
+        /* The raw exit_group, not _exit(): a sanitizer's _exit() interceptor runs its leak
+         * check (threads, ptrace) in here, under the function's filter. */
+        int code = req->fn(req->fn_arg);
+        syscall(SYS_exit_group, code);
+        _exit(code);
 }
 
 static int step_pdeathsig(const setup_op *op, setup_child *c) {
@@ -201,7 +233,23 @@ static int step_pdeathsig(const setup_op *op, setup_child *c) {
 }
 
 static int step_pidns_init(const setup_op *op, setup_child *c) {
-        return init_start(c->errfd);
+        const spawn_request *req = op->ptr;
+        return init_start(c->errfd, req->credentials, req->iso->ns->userns);
+}
+
+static int step_userns(const setup_op *op, setup_child *c) {
+        const iso_child *iso = op->ptr;
+        /* a function's fork() could not take CLONE_NEWUSER: it makes its own here */
+        if (c->fn && (iso->ns->clone_flags & CLONE_NEWUSER)) {
+                int err = ns_child_new_userns();
+                if (err)
+                        return err;
+        }
+        return ns_child_userns(iso->ns, &c->detail);
+}
+
+static int step_loopback(const setup_op *op, setup_child *c) {
+        return net_child_lo_up();
 }
 
 static int step_namespaces(const setup_op *op, setup_child *c) {
@@ -223,6 +271,16 @@ static int step_seccomp(const setup_op *op, setup_child *c) {
         const iso_child *iso = op->ptr;
         int r;
 
+        if (c->fn) {
+                /* fds_keep put the socket on FILTER_NOTIFY_SEND_FD and 4-6 in place; with 0-2
+                 * open the listener is born on SETUP_FN_LISTENER_FD, which the filter lets
+                 * us close (the function must not hold its own listener). */
+                for (int fd = 0; fd < 3; fd++)
+                        if (fcntl(fd, F_GETFD) < 0 && open("/", O_PATH | O_CLOEXEC) != fd)
+                                return EBADF;
+                r = filter_load_fn(iso->prog);
+                return r < 0 ? -r : 0;
+        }
         /* The listener goes out on a fixed fd, the one the filter lets sendmsg() use. */
         if (c->errfd == FILTER_NOTIFY_SEND_FD) {
                 int fd = fcntl(c->errfd, F_DUPFD_CLOEXEC, FILTER_NOTIFY_SEND_FD + 1);
@@ -242,7 +300,9 @@ static const struct {
         int (*run)(const setup_op *op, setup_child *c);
 } steps[_SPAWN_STEP_MAX] = {
         [SPAWN_STEP_PDEATHSIG] = { "PR_SET_PDEATHSIG (corral died during the set-up)", step_pdeathsig },
+        [SPAWN_STEP_USERNS] = { "writing the user namespace's uid/gid maps", step_userns },
         [SPAWN_STEP_NAMESPACES] = { "entering the namespaces", step_namespaces },
+        [SPAWN_STEP_LOOPBACK] = { "bringing lo up in the run's network namespace", step_loopback },
         [SPAWN_STEP_MOUNTS] = { "setting up the mounts", step_mounts },
         [SPAWN_STEP_NO_NEW_PRIVS] = { "no_new_privs", step_no_new_privs },
         [SPAWN_STEP_SECCOMP] = { "loading the syscall filter", step_seccomp },
@@ -259,6 +319,7 @@ static const struct {
         [SPAWN_STEP_FDS_KEEP] = { "closing inherited fds", step_fds_keep },
         [SPAWN_STEP_EXEC] = { "exec", step_exec },
         [SPAWN_STEP_FN] = { "function", step_fn },
+        [SPAWN_STEP_FN_PREPARE] = { "preparing the function's process", step_fn_prepare },
         [SPAWN_STEP_FORKSERVER] = { "forkserver", NULL },
 };
 
@@ -284,13 +345,17 @@ void setup_plan_build(const spawn_request *req, setup_plan *ret) {
         if (req->iso) {
                 add(&p, (setup_op){ .step = SPAWN_STEP_PDEATHSIG, .ptr = req->iso });
                 if (req->iso->ns) {
+                        if (req->iso->ns->userns)
+                                add(&p, (setup_op){ .step = SPAWN_STEP_USERNS, .ptr = req->iso });
                         add(&p, (setup_op){ .step = SPAWN_STEP_NAMESPACES, .ptr = req->iso });
+                        if (req->iso->ns->lo_up)
+                                add(&p, (setup_op){ .step = SPAWN_STEP_LOOPBACK });
                         if (req->iso->ns->n_mounts)
                                 add(&p, (setup_op){ .step = SPAWN_STEP_MOUNTS, .ptr = req->iso });
                         /* after the mounts (pid 1 mounted the namespace's /proc), before
                          * anything pid 1 should not hold: pid 2 goes on from here */
                         if (req->iso->ns->clone_flags & CLONE_NEWPID)
-                                add(&p, (setup_op){ .step = SPAWN_STEP_PIDNS_INIT });
+                                add(&p, (setup_op){ .step = SPAWN_STEP_PIDNS_INIT, .ptr = req });
                 }
         }
         if (req->rlimits)
@@ -304,27 +369,30 @@ void setup_plan_build(const spawn_request *req, setup_plan *ret) {
                 add(&p, (setup_op){ .step = SPAWN_STEP_PDEATHSIG, .ptr = req->iso });
         add(&p, (setup_op){ .step = SPAWN_STEP_STDIO, .fd = { req->stdio[0], req->stdio[1], req->stdio[2] } });
         if (req->fn) {
-                add(&p, (setup_op){ .step = SPAWN_STEP_FDS_KEEP, .fd = { req->keep_fds[0], req->keep_fds[1], -1 } });
-                add(&p, (setup_op){ .step = SPAWN_STEP_FN, .ptr = req });
-        } else {
+                p.fn = true;
+                add(&p, (setup_op){ .step = SPAWN_STEP_FDS_KEEP, .fd = { req->keep_fds[0], req->keep_fds[1], -1 },
+                                    .ptr = req->iso });
+                if (req->fn_prepare)
+                        add(&p, (setup_op){ .step = SPAWN_STEP_FN_PREPARE, .ptr = req });
+        } else
                 add(&p, (setup_op){ .step = SPAWN_STEP_FDS });
-                if (req->iso && req->iso->prog)
-                        add(&p, (setup_op){ .step = SPAWN_STEP_SECCOMP, .ptr = req->iso });
-                else if (req->iso && req->iso->no_new_privs)
-                        add(&p, (setup_op){ .step = SPAWN_STEP_NO_NEW_PRIVS });
-                add(&p, (setup_op){ .step = SPAWN_STEP_EXEC, .ptr = req });
-        }
+        if (req->iso && req->iso->prog)
+                add(&p, (setup_op){ .step = SPAWN_STEP_SECCOMP, .ptr = req->iso });
+        else if (req->iso && req->iso->no_new_privs)
+                add(&p, (setup_op){ .step = SPAWN_STEP_NO_NEW_PRIVS });
+        add(&p, (setup_op){ .step = req->fn ? SPAWN_STEP_FN : SPAWN_STEP_EXEC, .ptr = req });
         *ret = p;
 }
 
 static _noreturn_ void fail(const setup_child *c, int step, int err) {
         spawn_failure f = { step, err, c->detail };
         ssize_t _unused_ n = write(c->errfd, &f, sizeof f);
+        syscall(SYS_exit_group, 127); /* as in step_fn: no sanitizer's exit under a filter */
         _exit(127);
 }
 
 void setup_run(const setup_plan *plan, int errfd, bool joined) {
-        setup_child c = { .errfd = errfd, .joined = joined };
+        setup_child c = { .errfd = errfd, .joined = joined, .fn = plan->fn };
         for (size_t i = 0; i < plan->n; i++) {
                 const setup_op *op = &plan->op[i];
                 c.detail = 0;

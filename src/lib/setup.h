@@ -32,6 +32,9 @@ typedef enum spawn_step {
         SPAWN_STEP_PIDNS_EXIT, /* not a failure: pid 1 reports pid 2's wait status (detail) */
         SPAWN_STEP_CREDENTIALS, /* setgroups, setresgid, setresuid */
         SPAWN_STEP_CHDIR,       /* the run's working directory */
+        SPAWN_STEP_USERNS,      /* the unprivileged path: the user namespace's uid/gid maps */
+        SPAWN_STEP_LOOPBACK,    /* the unprivileged path: lo up in the run's own netns */
+        SPAWN_STEP_FN_PREPARE,  /* function mode: what the child does before its filter (crash handler) */
         _SPAWN_STEP_MAX,
 } spawn_step;
 
@@ -42,12 +45,24 @@ typedef struct setup_op {
         const void *ptr; /* step-specific data that lives until exec (the rl_set, the request) */
 } setup_op;
 
-#define SETUP_MAX_OPS 16
+#define SETUP_MAX_OPS 20
 
 typedef struct setup_plan {
         size_t n;
+        bool fn; /* function mode: the plan ends in the function, not exec */
         setup_op op[SETUP_MAX_OPS];
 } setup_plan;
+
+/*
+ * Function mode: where the plan puts the child's kept fds before the function runs (the
+ * output and crash pipes, the report pipe), and where the seccomp listener is born. A
+ * function's syscall filter lets the result channel's calls through on exactly these
+ * fds (filter.c); fd 3 is the socket the listener leaves on (FILTER_NOTIFY_SEND_FD).
+ */
+#define SETUP_FN_OUT_FD 4
+#define SETUP_FN_CRASH_FD 5
+#define SETUP_FN_REPORT_FD 6
+#define SETUP_FN_LISTENER_FD 7
 
 struct spawn_request;
 

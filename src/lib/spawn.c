@@ -5,10 +5,10 @@
  * CLONE_PIDFD | CLONE_INTO_CGROUP, so the child is counted in its run group from its
  * first instruction, and with exit_signal 0, so no SIGCHLD reaches the embedding
  * program and its waitpid(-1) cannot steal our child (we reap with waitid(P_PIDFD,
- * __WALL)). A command whose set-up has no namespace steps is cloned with CLONE_VM |
- * CLONE_VFORK as well (clone-vm.c): nothing of ours is copied and we sleep until it
- * execs, which is what a CLI run of a short program spends most on besides the two
- * execs. Where clone3 is refused (Docker's default seccomp profile says ENOSYS)
+ * __WALL)). A command whose set-up has no namespace steps, started by a small caller
+ * (the CLI), is cloned with CLONE_VM | CLONE_VFORK as well (clone-vm.c): nothing of ours
+ * is copied and we sleep until it execs, which is what a CLI run of a short program
+ * spends most on besides the two execs. Where clone3 is refused (Docker's default seccomp profile says ENOSYS)
  * we fall back to clone(CLONE_PIDFD) and the child writes itself into cgroup.procs;
  * where that fails too, to fork() + pidfd_open(). Functions (corral_run_fn) always use
  * glibc's fork(), because they run arbitrary code that needs glibc's fork handlers; the
@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -116,28 +117,50 @@ static int vm_child_run(void *arg) {
         setup_run(c->plan, c->pipefd[1], c->joined);
 }
 
-/*
- * A command whose set-up never waits for us starts like posix_spawn would: sharing our
- * memory, our thread asleep until it execs (clone-vm.c says what that saves). Not for a
- * pid namespace (its pid 1 stays behind as init, we would sleep until the run ends),
- * other namespaces (their steps are long and were only ever tested in a copy of us), or
- * functions (they run on instead of exec). 0 when not applicable or refused: clone as
- * before.
- */
-static int clone3_vm_into(const spawn_request *req, const setup_plan *plan, int pipefd[2], int *ret_pidfd,
-                          bool *ret_joined) {
-        if (req->fn || (req->iso && req->iso->ns))
-                return 0;
-        int pidfd = -1;
+/* clone3's arguments for a command: a pidfd into *pidfd, no exit signal, straight into
+ * the run group when there is one, and the namespaces only clone can make. */
+static struct spawn_clone_args command_clone_args(const spawn_request *req, int *pidfd) {
         struct spawn_clone_args args = {
-                .flags = CLONE_PIDFD,
-                .pidfd = (uintptr_t) &pidfd,
+                .flags = CLONE_PIDFD | spawn_ns_flags(req),
+                .pidfd = (uintptr_t) pidfd,
                 .exit_signal = 0,
         };
         if (req->cgroup_fd >= 0) {
                 args.flags |= CLONE_INTO_CGROUP;
                 args.cgroup = (uint64_t) req->cgroup_fd;
         }
+        return args;
+}
+
+/*
+ * The kernel adds the memory a process execs from to its ru_maxrss (exec_mmap records the
+ * old mm's high-water mark), and that is one of the two sources of memory_peak_bytes on
+ * the fallback rungs. A child sharing our memory would report our high-water mark: fine
+ * for a small supervisor (the CLI's is ~2 MiB, a fork's copy ~1 MiB), not for a library
+ * caller such as a Python interpreter, whose tens of MiB would turn a failing command
+ * into a memory_limit. Bigger callers fork.
+ */
+#define VM_CLONE_MAX_HIWATER_KIB (4 * 1024)
+
+static bool small_enough_to_share(void) {
+        struct rusage ru;
+        return getrusage(RUSAGE_SELF, &ru) == 0 && ru.ru_maxrss <= VM_CLONE_MAX_HIWATER_KIB;
+}
+
+/*
+ * A command whose set-up never waits for us starts like posix_spawn would: sharing our
+ * memory, our thread asleep until it execs (clone-vm.c says what that saves). Not for a
+ * pid namespace (its pid 1 stays behind as init, we would sleep until the run ends),
+ * other namespaces (their steps are long and were only ever tested in a copy of us),
+ * functions (they run on instead of exec), or a big caller (above). 0 when not applicable
+ * or refused: clone as before.
+ */
+static int clone3_vm_into(const spawn_request *req, const setup_plan *plan, int pipefd[2], int *ret_pidfd,
+                          bool *ret_joined) {
+        if (req->fn || (req->iso && req->iso->ns) || !small_enough_to_share())
+                return 0;
+        int pidfd = -1;
+        struct spawn_clone_args args = command_clone_args(req, &pidfd);
         vm_child c = { .plan = plan, .pipefd = { pipefd[0], pipefd[1] }, .joined = req->cgroup_fd >= 0 };
         int pid = clone_vm_run(&args, sizeof args, vm_child_run, &c);
         if (pid <= 0)
@@ -149,16 +172,7 @@ static int clone3_vm_into(const spawn_request *req, const setup_plan *plan, int 
 
 static int clone3_into(const spawn_request *req, int *ret_pidfd, bool *ret_joined) {
         int pidfd = -1;
-        struct spawn_clone_args args = {
-                .flags = CLONE_PIDFD,
-                .pidfd = (uintptr_t) &pidfd,
-                .exit_signal = 0,
-        };
-        if (req->cgroup_fd >= 0) {
-                args.flags |= CLONE_INTO_CGROUP;
-                args.cgroup = (uint64_t) req->cgroup_fd;
-        }
-        args.flags |= spawn_ns_flags(req);
+        struct spawn_clone_args args = command_clone_args(req, &pidfd);
         long pid = syscall(SYS_clone3, &args, sizeof args);
         if (pid < 0)
                 return negative_errno();

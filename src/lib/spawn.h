@@ -45,8 +45,10 @@ typedef struct spawn_request {
         const spawn_cwd *cwd;                 /* NULL: ours */
         int keep_fds[2];      /* fds the child keeps besides 0-2 (functions' output and crash
                                * pipes), or -1; function mode only */
-        /* Function mode: the child runs fn(arg) after its set-up and _exits with its value. */
+        /* Function mode: the child runs fn(arg) after its set-up and _exits with its value;
+         * fn_prepare(arg) (or NULL) runs before the syscall filter is loaded. */
         int (*fn)(void *arg);
+        int (*fn_prepare)(void *arg);
         void *fn_arg;
         /* Isolation steps (isolation.h): namespaces, no_new_privs, seccomp; NULL: none. */
         const struct iso_child *iso;

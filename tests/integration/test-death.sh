@@ -9,16 +9,20 @@
 #  - Without a pid namespace only the first process dies with corral (PR_SET_PDEATHSIG);
 #    what left it (the double fork) is not reached — README "Dying with corral" says so,
 #    and this suite checks the part that holds and counts the rest in a diagnostic.
+#  - On the cgroup rungs what is left stays in the run's group, and the next corral
+#    (its sweep of the base, once per process) kills it (cgroup.kill) and removes the
+#    group; a live corral's group is never touched, also one in another pid namespace
+#    whose pid means nothing here (its corral holds an flock on the group's directory).
 # Also: a program under PrivatePIDs=yes is pid 2, its init forwards SIGTERM (the grace
 # period works), and an exit status and a death by signal come through the init as
 # they are.
 
 . "$(dirname "$0")/lib.sh"
 
-plan 6
+plan 8
 
 if [ "$(id -u)" != 0 ]; then
-        for i in 1 2 3 4 5 6; do skip "death point $i" "needs root (pid namespace)"; done
+        for i in 1 2 3 4 5 6 7 8; do skip "death point $i" "needs root (pid namespace)"; done
         finish
 fi
 
@@ -100,5 +104,75 @@ expect_exit 124
 expect_json 'status == wall_timeout' 'evidence.signals_sent.# == 1'
 [ -e "$T_DIR/cleaned" ] || fail "the program did not get SIGTERM (no $T_DIR/cleaned)"
 end
+
+case $CR_RUNG in
+cgroup2 | cgroup2-core)
+        begin "no pid namespace: the next corral kills what a dead corral's run left in its group and removes it"
+        cr_run_bg -- "$P/cr-tree" "$T_DIR/pids"
+        if wait_for_file "$T_DIR/pids"; then
+                dead=$CR_BG_PID
+                kill -9 "$CR_BG_PID"
+                wait "$CR_BG_PID" 2>/dev/null
+                sleep 0.5
+                groups=$(ls -d "$CR_CG_BASE"/run-"$dead".* 2>/dev/null)
+                left=$(pids_alive "$T_DIR/pids")
+                [ -n "$groups" ] || fail "the dead corral's group run-$dead.* is not there"
+                [ -n "$left" ] || fail "nothing of the tree survived corral's death: no case to sweep"
+                # the next corral, any run: its sweep of the base
+                cr_run -- true
+                expect_exit 0
+                sleep 0.2
+                left=$(pids_alive "$T_DIR/pids")
+                [ -z "$left" ] || fail "alive after the next corral run: $(echo $left)"
+                for g in $groups; do [ -d "$g" ] && fail "$g is still there"; done
+                kill_pids "$T_DIR/pids"
+        else
+                fail "cr-tree never wrote its pid file"
+                kill -9 "$CR_BG_PID" 2>/dev/null
+        fi
+        end
+
+        if command -v unshare >/dev/null 2>&1 && unshare -pf --mount-proc true 2>/dev/null; then
+                begin "a live corral in another pid namespace (its pid means nothing here): the next corral's sweep leaves its run alone"
+                # corral is pid 40000 in its namespace: its group is run-40000.0, a pid
+                # that (checked) is no process here
+                "$P/cr-sigdfl" unshare -pf --mount-proc sh -c 'echo 39999 >/proc/sys/kernel/ns_last_pid &&
+                        "$0" run --json ${1:+--backend "$1"} -- "$2" --sleep 30 0; :' \
+                        "$CORRAL" "$CR_BACKEND" "$P/cr-exit" </dev/null >"$T_DIR/stdout" 2>"$T_DIR/stderr" &
+                bg=$!
+                g=$CR_CG_BASE/run-40000.0
+                _i=0
+                # (cgroupfs files have size 0: read them)
+                while [ -z "$(cat "$g/cgroup.procs" 2>/dev/null)" ] && [ $_i -lt $((50 * CR_SLOW)) ]; do
+                        sleep 0.1
+                        _i=$((_i + 1))
+                done
+                if [ -z "$(cat "$g/cgroup.procs" 2>/dev/null)" ]; then
+                        fail "the namespaced corral's run never appeared in $g: $(cat "$T_DIR/stderr")"
+                elif kill -0 40000 2>/dev/null; then
+                        fail "pid 40000 exists here: cannot make the case (run again)"
+                else
+                        victim=$(head -n 1 "$g/cgroup.procs")
+                        cr_run -- true
+                        expect_exit 0
+                        [ -d "$g" ] || fail "the live corral's group $g was removed"
+                        kill -0 "$victim" 2>/dev/null || fail "the live corral's run ($victim) was killed"
+                fi
+                kill -9 "$bg" 2>/dev/null
+                pkill_group() { [ -e "$1/cgroup.kill" ] && echo 1 >"$1/cgroup.kill"; }
+                pkill_group "$g"
+                wait "$bg" 2>/dev/null
+                sleep 0.2
+                rmdir "$g" 2>/dev/null
+                end
+        else
+                skip "a live corral in another pid namespace is not swept" "no unshare -p here"
+        fi
+        ;;
+*)
+        skip "the next corral kills a dead corral's leftovers" "the rlimit rung has no run group (README: Dying with corral)"
+        skip "a live corral in another pid namespace is not swept" "the rlimit rung has no run group"
+        ;;
+esac
 
 finish

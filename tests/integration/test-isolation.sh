@@ -8,12 +8,13 @@
 # with SystemCallArchitectures=native and, without it, still meets the rules; writes to
 # /usr fail under ProtectSystem=strict; a file left in the private /tmp is gone after
 # the run; with PrivateNetwork=yes a TCP server on 127.0.0.1 works and `ip link` shows
-# only lo, up; an unprivileged caller gets "none" (or a spawn_error with
-# Unenforced=refuse). Namespaces need root: as anyone else the root-only points SKIP.
+# only lo, up; an unprivileged caller where user namespaces are refused gets "none" (or a
+# spawn_error with Unenforced=refuse); where they work, test-userns.sh has its points.
+# The suite runs as root: as anyone else its points SKIP.
 
 . "$(dirname "$0")/lib.sh"
 
-plan 16
+plan 17
 
 POL=${CR_POLICIES:-$CR_ROOT/policies}
 CORRAL_POLICY_PATH=$POL
@@ -21,7 +22,7 @@ export CORRAL_POLICY_PATH
 H=$P/cr-hostile
 
 if [ "$(id -u)" != 0 ]; then
-        for i in $(seq 1 16); do skip "isolation point $i" "needs root (namespaces)"; done
+        for i in $(seq 1 17); do skip "isolation point $i" "needs root (namespaces)"; done
         finish
 fi
 
@@ -91,6 +92,19 @@ expect_stderr_contains "Read-only file system"
 rm -f /usr/corral-isolation-test
 end
 
+# /dev is a mount of its own (made writable again in place); a ReadWritePaths= directory
+# is not one (bound onto itself first): both paths of ProtectSystem=strict's RW step.
+RWDIR=$(mktemp -d "${TMPDIR:-/tmp}/corral-isolation-rw.XXXXXX")
+begin "ProtectSystem=strict: /dev/shm and a ReadWritePaths= directory stay writable, its parent does not"
+cr_run -p ProtectSystem=strict -p "ReadWritePaths=$RWDIR" -- /bin/sh -c \
+        "$H write $RWDIR/f && { [ ! -d /dev/shm ] || $H write /dev/shm/corral-isolation.$$; } && ! $H write $RWDIR.x"
+expect_exit 0
+expect_json 'status == ok' 'enforcement.protect_system == mount-ns' 'enforcement.paths == mount-ns'
+[ -e "$RWDIR/f" ] || fail "$RWDIR/f was not written through ReadWritePaths="
+[ -e "$RWDIR.x" ] && fail "$RWDIR.x was written next to it, under ProtectSystem=strict"
+rm -rf "$RWDIR" "$RWDIR.x" /dev/shm/corral-isolation.$$
+end
+
 LEFT=/tmp/corral-isolation-left.$$
 begin "PrivateTmp=yes: a file left in the private /tmp is gone after the run"
 rm -f "$LEFT"
@@ -129,22 +143,19 @@ else
         skip "ip link shows only lo" "no ip(8) here"
 fi
 
-if setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
-        begin "unprivileged: PrivateNetwork=yes is enforced by none (Unenforced=allow)"
-        CR_WRAP="setpriv --reuid=65534 --regid=65534 --clear-groups"
-        cr_run --backend rlimit -p PrivateNetwork=yes -- "$H" loopback
-        expect_json 'enforcement.private_network == none'
-        end
+# Without root and without user namespaces (a container's seccomp profile refuses them:
+# cr-asuser --no-userns); with them, the unprivileged path is test-userns.sh.
+begin "unprivileged, no user namespaces: PrivateNetwork=yes is enforced by none (Unenforced=allow)"
+CR_WRAP="$P/cr-asuser --no-userns 59999 59999"
+cr_run --backend rlimit -p PrivateNetwork=yes -- "$H" loopback
+expect_json 'enforcement.private_network == none'
+end
 
-        begin "unprivileged with Unenforced=refuse: a spawn_error naming PrivateNetwork"
-        cr_run --backend rlimit -p PrivateNetwork=yes -p Unenforced=refuse -- "$H" loopback
-        CR_WRAP=
-        expect_exit 126
-        expect_json 'status == spawn_error' 'error ~ PrivateNetwork=yes'
-        end
-else
-        skip "unprivileged: none" "no util-linux setpriv here (busybox's cannot change uids)"
-        skip "unprivileged: refused" "no util-linux setpriv here (busybox's cannot change uids)"
-fi
+begin "unprivileged, no user namespaces, Unenforced=refuse: a spawn_error naming PrivateNetwork"
+cr_run --backend rlimit -p PrivateNetwork=yes -p Unenforced=refuse -- "$H" loopback
+CR_WRAP=
+expect_exit 126
+expect_json 'status == spawn_error' 'error ~ PrivateNetwork=yes'
+end
 
 finish

@@ -17,6 +17,9 @@
  *   cr-hostile kill-all       kill(-1, SIGKILL): every process this uid may signal; refuses
  *                             to as root (exit 3), where it would take the machine down
  *   cr-hostile whoami         print the uid on stdout
+ *   cr-hostile forkbomb       every process forks copies of itself forever (a refused fork
+ *                             is retried 10 ms later); only a kill ends it. Refuses to as
+ *                             root (exit 3), where no task limit would hold it
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -30,7 +33,7 @@
 #include "common.h"
 
 static const char usage[] = "ptrace|mount|userns|connect|loopback|int80-getpid|int80-ptrace|"
-                            "write FILE|exists FILE|kill-all|whoami";
+                            "write FILE|exists FILE|kill-all|whoami|forkbomb";
 
 static int report(const char *what, int r) {
         if (r < 0) {
@@ -119,6 +122,15 @@ int main(int argc, char **argv) {
                         return 3;
                 }
                 return report("kill(-1, SIGKILL)", kill(-1, SIGKILL));
+        }
+        if (strcmp(mode, "forkbomb") == 0) {
+                if (getuid() == 0 || geteuid() == 0) {
+                        fprintf(stderr, "%s: forkbomb as root: refused\n", prog);
+                        return 3;
+                }
+                for (;;)
+                        if (fork() < 0)
+                                usleep(10000);
         }
         if (strcmp(mode, "whoami") == 0) {
                 printf("%u\n", (unsigned) getuid());

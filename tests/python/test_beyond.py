@@ -140,3 +140,25 @@ def test_ctrl_c_reaches_the_caller_only(limits, start_method, tmp_path):
     log = path.read_text()
     assert "signal %d" % signal.SIGTERM in log and "signal %d" % signal.SIGINT not in log
     assert not os.path.exists("/proc/%d" % child), "the function's process outlived the call"
+
+
+def test_ctrl_c_between_spawn_and_wait_stops_the_run(limits, monkeypatch, tmp_path):
+    """A Ctrl-C that lands after the child started but before corral.call waits for it
+    (seen under load: raised inside the Job's constructor) must still stop the run
+    gracefully and raise Interrupted, not escape as a bare KeyboardInterrupt with the
+    function left running. Here the SIGINT comes right after the spawn, every time."""
+    real = corral._corral.spawn_fn
+    path = tmp_path / "child.log"
+
+    def spawn_then_ctrl_c(*a):
+        job = real(*a)
+        os.kill(os.getpid(), signal.SIGINT)
+        return job
+
+    monkeypatch.setattr(corral._corral, "spawn_fn", spawn_then_ctrl_c)
+    with pytest.raises(corral.Interrupted) as e:
+        corral.call(workloads.write_pid_and_sleep, str(path), 60, grace=2.0 * SLOW, **limits)
+    assert e.value.result.status == "interrupted"
+    if path.exists() and "pid" in path.read_text():
+        child = int(path.read_text().split()[1])
+        assert not os.path.exists("/proc/%d" % child), "the function's process outlived the call"

@@ -171,3 +171,80 @@ def print_and_return(text):
     sys.stdout.flush()
     os.write(2, b"to fd 2\n")
     return len(text)
+
+
+# ---- hostile functions for the isolation tests (test_isolation.py) ----
+
+def parse(text):
+    """A stranger's parser: allocates, builds a nested value (pickled back)."""
+    return {"words": text.split(), "lengths": [len(w) for w in text.split()], "blob": b"x" * 100000}
+
+
+def inet_connect():
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.connect(("192.0.2.1", 80))  # TEST-NET-1: never reachable
+    finally:
+        s.close()
+
+
+def ptrace_traceme():
+    return ctypes.CDLL(None, use_errno=True).ptrace(0, 0, None, None)  # PTRACE_TRACEME
+
+
+def unshare_user():
+    return ctypes.CDLL(None, use_errno=True).unshare(0x10000000)  # CLONE_NEWUSER
+
+
+def kill_all_probe():
+    os.kill(-1, 0)  # signal 0: asks only, harmless where nothing stops it
+    return "allowed"
+
+
+def write_usr():
+    with open("/usr/corral-py-test-%d" % os.getpid(), "w") as f:
+        f.write("x")
+
+
+def leave_tmp():
+    before = os.listdir("/tmp")
+    path = "/tmp/corral-py-left-%d" % os.getpid()
+    with open(path, "w") as f:
+        f.write("left")
+    return path, before
+
+
+def links():
+    import socket
+    return sorted(name for _, name in socket.if_nameindex())
+
+
+def segv():
+    ctypes.string_at(16)
+
+
+def abort():
+    os.abort()
+
+
+# @corral.limit with a policy, for the forkserver (which pickles the function by name: the
+# decorated one must be the module's own)
+_FUNCTION_POLICY = os.path.join(os.environ.get("CR_POLICIES") or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "policies"), "function")
+_BACKEND = os.environ.get("CORRAL_TEST_BACKEND") or "auto"
+
+
+def _limited(fn):
+    import corral
+    return corral.limit(policy=_FUNCTION_POLICY, start_method="forkserver", backend=_BACKEND)(fn)
+
+
+@_limited
+def limited_parse(text):
+    return text.split()
+
+
+@_limited
+def limited_connect():
+    inet_connect()

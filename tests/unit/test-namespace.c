@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,8 +50,17 @@ static void test_plan_checks(void **state) {
         add_path(&p->iso.inaccessible, "-/no/such/dir");
         assert_int_equal(ns_plan_build(p, -1, &plan, why), 0);
         assert_int_equal(plan.n_mounts, 1); /* only "make private" */
+        /* PrivateNetwork= without a namespace from net.c: the child makes a fresh one */
         p->iso.private_network = true;
-        assert_int_equal(ns_plan_build(p, -1, &plan, why), -EINVAL);
+        assert_int_equal(ns_plan_build(p, -1, &plan, why), 0);
+        assert_true(plan.unshare_flags & CLONE_NEWNET);
+        assert_true(plan.lo_up);
+        assert_int_equal(plan.netns_fd, -1);
+        /* with one (a pooled namespace): the child joins it */
+        assert_int_equal(ns_plan_build(p, 7, &plan, why), 0);
+        assert_false(plan.unshare_flags & CLONE_NEWNET);
+        assert_false(plan.lo_up);
+        assert_int_equal(plan.netns_fd, 7);
         corral_policy_free(p);
 }
 

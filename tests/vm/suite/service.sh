@@ -166,7 +166,7 @@ need_own_cgroup() {
         return 0
 }
 
-plan 39
+plan 40
 
 if ! start_corrald; then
         echo "Bail out! corrald did not start: $(tail -n 5 "$LOG")"
@@ -345,6 +345,18 @@ crun -- grep NoNewPrivs /proc/self/status
 expect_exit 0
 expect_stdout_contains "NoNewPrivs:	1"
 expect_json 'status == ok' 'enforcement.no_new_privileges == prctl'
+end
+
+begin "PrivatePIDs=yes for a non-root client: its init (pid 1) runs as the client too, without capabilities"
+crun --capture -p PrivatePIDs=yes -- sh -c 'echo $$; grep -E "^(Uid|Gid|CapEff):" /proc/1/status'
+expect_exit 0
+expect_json 'status == ok' 'enforcement.private_pids == pid-ns'
+_out=$(json_get stdout)
+[ "$(echo "$_out" | sed -n 1p)" = 2 ] || fail "the program is pid '$(echo "$_out" | sed -n 1p)', expected 2"
+echo "$_out" | grep -q "^Uid:[[:space:]]*$USR[[:space:]]*$USR[[:space:]]*$USR[[:space:]]*$USR" ||
+        fail "pid 1 is not uid $USR: $(echo "$_out" | grep Uid)"
+echo "$_out" | grep -q "^Gid:[[:space:]]*$GRP[[:space:]]" || fail "pid 1 is not gid $GRP: $(echo "$_out" | grep Gid)"
+echo "$_out" | grep -q '^CapEff:[[:space:]]*0*$' || fail "pid 1 has capabilities: $(echo "$_out" | grep CapEff)"
 end
 
 begin "Kill of another user's job: PermissionDenied; the owner's Kill: interrupted, exit 130"
