@@ -21,8 +21,13 @@ uint64_t backend_own_maxrss(const corral_job *j, bool *ret_discarded) {
         uint64_t maxrss = (uint64_t) j->rusage.ru_maxrss * 1024;
         /* A 512 MiB caller's `sh -c 'exit 3'` under MemoryMax=256M had ru_maxrss 532 MiB:
          * the peak and the allocation-failure rule took the caller's memory for the run's. */
-        /* A function run's processes never exec: their peak always holds what they inherited. */
-        *ret_discarded = maxrss > 0 && (j->caller_image || maxrss <= j->caller_maxrss);
+        *ret_discarded = false;
+        /* A function's process never execs: its peak holds the pages it was forked with, the
+         * caller's resident memory then (StartMethod=fork; a forkserver's child inherits
+         * the helper's, which is started small) and what it touched itself. */
+        if (j->caller_image)
+                return maxrss > j->caller_rss ? maxrss - j->caller_rss : 0;
+        *ret_discarded = maxrss > 0 && maxrss <= j->caller_maxrss;
         return *ret_discarded ? 0 : maxrss;
 }
 

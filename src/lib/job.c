@@ -356,6 +356,8 @@ int job_spawn_with(const corral_policy *p, char *const argv[], const job_starter
         struct rusage self;
         if (getrusage(RUSAGE_SELF, &self) == 0)
                 j->caller_maxrss = (uint64_t) self.ru_maxrss * 1024;
+        if (j->caller_image && j->policy.start_method == CORRAL_START_FORK)
+                j->caller_rss = rl_self_rss();
         if (j->policy.capture_output) {
                 safe_close(stdio[1]);
                 safe_close(stdio[2]);

@@ -123,6 +123,7 @@ struct corral_job {
         /* A function run: its processes start as copies of the caller (fork) or of the
          * forkserver, so the memory watch counts only the pages they do not share. */
         bool caller_image;
+        uint64_t caller_rss; /* StartMethod=fork: the caller's resident memory at the fork */
         uint64_t exit_usec;
         uint64_t rss_peak;       /* sampled tree memory (fallback memory watch) */
         uint64_t tasks_peak;

@@ -323,6 +323,14 @@ static int rollup_private_pages(int fd, unsigned long long *ret) {
         return 0;
 }
 
+uint64_t rl_self_rss(void) {
+        _cleanup_close_ int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+        unsigned long long pages;
+        if (fd < 0 || statm_resident_pages(fd, &pages) < 0)
+                return 0;
+        return pages * (uint64_t) sysconf(_SC_PAGESIZE);
+}
+
 int rl_sample_rss_cached(rl_rss_cache *c, const pid_list *l, bool private_only, uint64_t *ret_rss) {
         static long page;
         uint64_t rss = 0;

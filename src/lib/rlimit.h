@@ -66,6 +66,8 @@ typedef struct rl_rss_cache {
  * they map (smaps_rollup's Private_Clean + Private_Dirty): what a function run's processes,
  * copies of the caller, did not inherit. A cache is used in one mode only. */
 int rl_sample_rss_cached(rl_rss_cache *c, const pid_list *l, bool private_only, uint64_t *ret_rss);
+/* This process's resident memory (statm), bytes; 0 if unreadable. */
+uint64_t rl_self_rss(void);
 void rl_rss_cache_clear(rl_rss_cache *c);
 
 /* CPU time (usec) of the pids and of the children they reaped. */
