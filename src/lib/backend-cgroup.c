@@ -66,11 +66,14 @@ static size_t cgroup_event_fds(corral_job *j, int ret_fds[static BACKEND_MAX_EVE
         return n;
 }
 
-static void cgroup_on_event(corral_job *j, int fd) {
+static int cgroup_on_event(corral_job *j, int fd) {
         char buf[512];
         (void) j;
-        /* reading through this fd re-arms its notification */
-        ssize_t _unused_ m = pread(fd, buf, sizeof buf, 0);
+        /* reading through this fd re-arms its notification; a removed group's files say
+         * ENODEV and would stay ready for ever */
+        if (pread(fd, buf, sizeof buf, 0) < 0 && (errno == ENODEV || errno == ENOENT))
+                return -errno;
+        return 0;
 }
 
 static int cgroup_list(corral_job *j, pid_list *ret) {

@@ -104,9 +104,10 @@ static size_t rlimit_event_fds(corral_job *j, int ret_fds[static BACKEND_MAX_EVE
         return 0; /* nothing tells us when a tree without a group is gone */
 }
 
-static void rlimit_on_event(corral_job *j, int fd) {
+static int rlimit_on_event(corral_job *j, int fd) {
         (void) j;
         (void) fd;
+        return 0;
 }
 
 static int rlimit_list(corral_job *j, pid_list *ret) {

@@ -66,9 +66,11 @@ typedef struct backend_ops {
         void (*prepare_start)(corral_job *j, spawn_request *req);
 
         /* Kernel event fds to watch with EPOLLPRI (cgroup.events, memory.events); returns how
-         * many. on_event is called when one is ready (reading it re-arms it). */
+         * many. on_event is called when one is ready (reading it re-arms it); it returns
+         * < 0 when the fd can never fire again usefully (its group was removed), and the
+         * monitor stops watching it. */
         size_t (*event_fds)(corral_job *j, int ret_fds[static BACKEND_MAX_EVENT_FDS]);
-        void (*on_event)(corral_job *j, int fd);
+        int (*on_event)(corral_job *j, int fd);
 
         /* The tree: its members, a signal to each (SIGTERM in the grace period), SIGKILL to
          * all at once, and whether any member is left (1, 0, -errno). */

@@ -932,6 +932,10 @@ int cg_group_memory_events_fd(const cg_group *g) {
 int cg_group_populated(cg_group *g) {
         uint64_t v;
         int r = read_keyed_u64_at(g->dirfd, "cgroup.events", "populated", &v);
+        /* The group was removed under us (an admin's rmdir): the kernel removes only an
+         * empty group, so nothing of the run was in it any more. */
+        if (r == -ENOENT || r == -ENODEV)
+                return 0;
         if (r < 0)
                 return r;
         return v > 0;

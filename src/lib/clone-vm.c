@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -97,9 +98,9 @@ __asm__(".text\n"
 #define HAVE_TRAMPOLINE 1
 #endif
 
-int clone_vm_run(void *args, size_t size, int (*fn)(void *arg), void *arg) {
+static int clone_vm(void *args, size_t size, int (*fn)(void *arg), void *arg, bool vfork) {
 #ifndef HAVE_TRAMPOLINE
-        (void) args, (void) size, (void) fn, (void) arg;
+        (void) args, (void) size, (void) fn, (void) arg, (void) vfork;
         return -ENOSYS;
 #else
         struct clone_vm_args *a = args;
@@ -115,7 +116,7 @@ int clone_vm_run(void *args, size_t size, int (*fn)(void *arg), void *arg) {
                 (void) munmap(stack, GUARD + CHILD_STACK);
                 return r;
         }
-        a->flags |= CLONE_VM | CLONE_VFORK;
+        a->flags |= CLONE_VM | (vfork ? CLONE_VFORK : 0);
         a->stack = (uintptr_t) (stack + GUARD);
         a->stack_size = CHILD_STACK;
 
@@ -125,8 +126,19 @@ int clone_vm_run(void *args, size_t size, int (*fn)(void *arg), void *arg) {
         long pid = clone_vm_syscall(args, size, fn, arg);
         (void) pthread_sigmask(SIG_SETMASK, &old, NULL);
 
-        /* The child has exec'd or exited (CLONE_VFORK): its stack is ours again. */
-        (void) munmap(stack, GUARD + CHILD_STACK);
+        /* The child has exec'd or exited (CLONE_VFORK): its stack is ours again. Without
+         * it, or if the clone failed before there was a child, the stack stays: it is the
+         * child's until its exec. */
+        if (vfork || pid < 0)
+                (void) munmap(stack, GUARD + CHILD_STACK);
         return (int) pid;
 #endif
+}
+
+int clone_vm_run(void *args, size_t size, int (*fn)(void *arg), void *arg) {
+        return clone_vm(args, size, fn, arg, true);
+}
+
+int clone_vm_start(void *args, size_t size, int (*fn)(void *arg), void *arg) {
+        return clone_vm(args, size, fn, arg, false);
 }

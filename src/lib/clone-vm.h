@@ -17,3 +17,11 @@
  * with them all blocked and must set its own mask.
  */
 int clone_vm_run(void *args, size_t size, int (*fn)(void *arg), void *arg);
+
+/*
+ * The same child, but we do not sleep: fn runs beside us, in our memory, until it execs.
+ * Its stack is never given back (it is the child's until its exec), and nothing of ours
+ * that it reads may change meanwhile; errno is shared with the calling thread. For the
+ * pid-namespace init (init.c), which only waits and outlives the child's exec.
+ */
+int clone_vm_start(void *args, size_t size, int (*fn)(void *arg), void *arg);

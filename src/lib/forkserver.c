@@ -280,7 +280,10 @@ int forkserver_spawn(const spawn_request *req, const fn_child *child, int input_
         /* The server knows nothing of the policy: the isolation steps' data goes along
          * (the server forks the child into them; nothing of it stays in the server). */
         _cleanup_close_ int iso_fd = -EBADF;
-        if (req->iso) {
+        const iso_child *iso = req->iso;
+        /* Only PR_SET_PDEATHSIG (every run has it): the server sets that for its child by
+         * itself, a memfd per call would only cost. */
+        if (iso && (iso->ns || iso->prog || iso->no_new_privs || iso->set_creds)) {
                 r = iso_child_pack(req->iso, &iso_fd);
                 if (r < 0)
                         return r;
@@ -488,7 +491,8 @@ static void server_request(int sock, bool *ret_eof) {
         int iso_fd = rq.flags & FS_HAS_ISO ? fds[i++] : -EBADF;
         int notify_fd = rq.flags & FS_HAS_NOTIFY ? fds[i++] : -1;
         int netns_fd = rq.flags & FS_HAS_NETNS ? fds[i++] : -1;
-        iso_unpacked iso = {};
+        /* Without a packed isolation: PR_SET_PDEATHSIG alone, its parent is us. */
+        iso_unpacked iso = { .child = { .notify_fd = -EBADF, .parent_pid = getpid() } };
 
         fs_reply rep = { .kind = FS_REPLY_FAILED };
         void *in = MAP_FAILED;
@@ -508,10 +512,8 @@ static void server_request(int sock, bool *ret_eof) {
         else if (iso_fd >= 0 && (r = iso_child_unpack(iso_fd, notify_fd, netns_fd, &iso)) < 0)
                 rep.failure = (spawn_failure){ .step = SPAWN_STEP_FORKSERVER, .err = -r };
         else {
-                if (iso_fd >= 0) {
-                        sreq.iso = &iso.child;
-                        sreq.credentials = iso.child.set_creds ? &iso.creds : NULL;
-                }
+                sreq.iso = &iso.child;
+                sreq.credentials = iso.child.set_creds ? &iso.creds : NULL;
                 /* The child inherits the mapping; we drop ours right after the fork. */
                 child.in = in == MAP_FAILED ? NULL : in;
                 r = spawn_start(&sreq, &pid, &pidfd, &rep.failure);

@@ -5,8 +5,9 @@
  * The child is cloned into a new pid namespace (CLONE_NEWPID) and is its pid 1. A program
  * that is not written to be an init misbehaves there: the kernel drops signals pid 1 has
  * no handler for (SIGTERM from the grace period would do nothing) and orphans pile up as
- * zombies. So pid 1 stays corral's: it forks, the fork (pid 2) goes on with the set-up
- * plan and execs the program, and pid 1 only waits — it forwards every signal it gets
+ * zombies. So pid 1 stays corral's: it starts pid 2, which goes on with the set-up plan and
+ * execs the program (sharing pid 1's memory until then, on a stack of its own: clone-vm.c;
+ * no copy of corral's page tables for a process that only execs), and pid 1 only waits — it forwards every signal it gets
  * to pid 2, reaps every orphan, and when pid 2 ends it writes pid 2's wait status on the
  * report pipe (SPAWN_STEP_PIDNS_EXIT: the parent reads the run's real status there,
  * since an init cannot die of most signals) and exits. Its exit makes the kernel kill
@@ -16,13 +17,17 @@
  * steps (it must mount the namespace's /proc first, and pid 2 must be its child), so it
  * would stay root (corrald's runs for a uid-1000 caller, User=, DynamicUser=) or keep the
  * capabilities a user namespace of its own gave it (the unprivileged path). Right after
- * the fork it drops them: the run's uid and gid (then PR_SET_PDEATHSIG again: a uid change
- * clears it), no capabilities, not dumpable. Nothing of a run runs with more than the run.
+ * starting pid 2 it drops them: not dumpable, the run's uid and gid (then PR_SET_PDEATHSIG
+ * again: a uid change clears it), no capabilities; pid 2 waits for that (a futex in their
+ * shared memory) before it goes on. Nothing of a run runs beside an init with more than
+ * the run. pid 1 and pid 2 share errno until pid 2's exec: only the number a failure
+ * reports could be the other's.
  *
  * Between clone and exec: async-signal-safe system calls only, no allocation.
  */
 #include <errno.h>
 #include <linux/capability.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -32,6 +37,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clone-vm.h"
 #include "init.h"
 #include "macro.h"
 #include "spawn.h"
@@ -40,15 +46,17 @@ static long raw_sigmask(int how, const uint64_t *set, uint64_t *old) {
         return syscall(SYS_rt_sigprocmask, how, set, old, sizeof(uint64_t));
 }
 
-_noreturn_ static void serve(pid_t main_pid, int errfd) {
-        uint64_t all = ~UINT64_C(0);
-        int main_status = 0;
-
-        /* pid 1 holds nothing the run needs: only the report pipe stays open. */
+/* pid 1 holds nothing the run needs: only the report pipe stays open. */
+static void serve_prepare(int errfd) {
         if (errfd > 0)
                 (void) syscall(SYS_close_range, 0U, (unsigned) errfd - 1, 0U);
         (void) syscall(SYS_close_range, (unsigned) errfd + 1, ~0U, 0U);
         (void) prctl(PR_SET_NAME, "corral-init", 0, 0, 0);
+}
+
+_noreturn_ static void serve(pid_t main_pid, int errfd) {
+        uint64_t all = ~UINT64_C(0);
+        int main_status = 0;
 
         for (;;) {
                 siginfo_t si;
@@ -82,6 +90,9 @@ _noreturn_ static void serve(pid_t main_pid, int errfd) {
 
 /* pid 1, right after the fork: no more privilege than the run. 0 or an errno. */
 static int drop_privileges(const spawn_credentials *creds, bool userns) {
+        /* First, so that there is no moment without capabilities and still dumpable. */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return errno;
         if (creds) {
                 /* raw syscalls: glibc's would broadcast to threads the child does not have */
                 if (syscall(SYS_setgroups, creds->n_groups, creds->groups) < 0 ||
@@ -98,12 +109,29 @@ static int drop_privileges(const spawn_credentials *creds, bool userns) {
                 if (syscall(SYS_capset, &h, d) < 0)
                         return errno;
         }
-        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-                return errno;
         return 0;
 }
 
-int init_start(int errfd, const spawn_credentials *creds, bool userns) {
+/* pid 2, on the stack clone_vm_start gave it, in pid 1's memory until it execs. */
+typedef struct pid2_start {
+        uint64_t mask;
+        int (*fn)(void *arg);
+        void *arg;
+        uint32_t dropped; /* pid 1 has given up its privileges: futex word */
+} pid2_start;
+
+static int pid2_run(void *arg) {
+        pid2_start *s = arg;
+        /* Nothing of the run may run beside an init with more than the run: wait for pid 1
+         * to drop its privileges before the set-up goes on to exec the program. */
+        while (!__atomic_load_n(&s->dropped, __ATOMIC_ACQUIRE))
+                (void) syscall(SYS_futex, &s->dropped, FUTEX_WAIT, 0, NULL, NULL, 0);
+        if (raw_sigmask(SIG_SETMASK, &s->mask, NULL) < 0)
+                return 127;
+        return s->fn(s->arg);
+}
+
+int init_start(int errfd, const spawn_credentials *creds, bool userns, int (*pid2_fn)(void *arg), void *pid2_arg) {
         uint64_t all = ~UINT64_C(0), old = 0;
         long pid;
 
@@ -112,15 +140,25 @@ int init_start(int errfd, const spawn_credentials *creds, bool userns) {
         /* Block everything first, so that no signal slips between the fork and the wait. */
         if (raw_sigmask(SIG_SETMASK, &all, &old) < 0)
                 return errno;
-        pid = syscall(SYS_clone, (unsigned long) SIGCHLD, 0UL, 0UL, 0UL, 0UL);
-        if (pid < 0)
-                return errno;
-        if (pid == 0) {
-                /* pid 2: the rest of the plan, then the program, with the mask it had. */
-                if (raw_sigmask(SIG_SETMASK, &old, NULL) < 0)
+        /* pid 2 runs on in our memory until its exec (clone-vm.c): no copy of corral's page
+         * tables for a process that only execs. s stays valid: this frame never returns. */
+        pid2_start s = { .mask = old, .fn = pid2_fn, .arg = pid2_arg };
+        struct {
+                uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+        } args = { .exit_signal = SIGCHLD }; /* clone3's first version: 64 bytes */
+        pid = pid2_fn ? clone_vm_start(&args, sizeof args, pid2_run, &s) : -ENOSYS;
+        if (pid == -ENOSYS) {
+                pid = syscall(SYS_clone, (unsigned long) SIGCHLD, 0UL, 0UL, 0UL, 0UL);
+                if (pid < 0)
                         return errno;
-                return 0;
-        }
+                if (pid == 0) {
+                        /* pid 2: the rest of the plan, then the program, with the mask it had. */
+                        if (raw_sigmask(SIG_SETMASK, &old, NULL) < 0)
+                                return errno;
+                        return 0;
+                }
+        } else if (pid < 0)
+                return (int) -pid;
         int err = drop_privileges(creds, userns);
         if (err) {
                 /* pid 2 must not run under an init that kept privilege: end both */
@@ -129,5 +167,8 @@ int init_start(int errfd, const spawn_credentials *creds, bool userns) {
                 ssize_t _unused_ n = write(errfd, &f, sizeof f);
                 _exit(127);
         }
+        serve_prepare(errfd); /* before pid 2 goes on: the program sees the init it will have */
+        __atomic_store_n(&s.dropped, 1, __ATOMIC_RELEASE);
+        (void) syscall(SYS_futex, &s.dropped, FUTEX_WAKE, 1, NULL, NULL, 0);
         serve((pid_t) pid, errfd);
 }

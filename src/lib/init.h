@@ -7,8 +7,11 @@
 struct spawn_credentials;
 
 /*
- * In the child, which must be pid 1 of a new pid namespace: fork; return 0 in the fork
- * (pid 2, which goes on with the set-up and execs the program), an errno on failure.
+ * In the child, which must be pid 1 of a new pid namespace: start pid 2, which goes on
+ * with the set-up and execs the program. With pid2_fn, pid 2 shares our memory on a stack
+ * of its own (clone-vm.c) and runs pid2_fn(pid2_arg), which execs or exits, once pid 1 has
+ * dropped its privileges; where that is not available (sanitized builds, other
+ * architectures) or pid2_fn is NULL, a fork, and 0 returns in pid 2. An errno on failure.
  * pid 1 never returns: it forwards signals to pid 2, reaps, writes pid 2's wait status
  * on errfd as a SPAWN_STEP_PIDNS_EXIT record when pid 2 ends, and exits.
  *
@@ -18,4 +21,5 @@ struct spawn_credentials;
  * Either way it is not dumpable, so the program (same uid) cannot ptrace it or open its
  * report pipe through /proc.
  */
-int init_start(int errfd, const struct spawn_credentials *creds, bool userns);
+int init_start(int errfd, const struct spawn_credentials *creds, bool userns, int (*pid2_fn)(void *arg),
+               void *pid2_arg);

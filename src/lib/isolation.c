@@ -409,7 +409,7 @@ int iso_child_unpack(int memfd, int notify_fd, int netns_fd, iso_unpacked *ret) 
                   memchr(w->uid_map, '\0', sizeof w->uid_map) && memchr(w->gid_map, '\0', sizeof w->gid_map);
         for (uint32_t i = 0; ok && i < w->n_mounts; i++) {
                 uint32_t o = w->mounts[i].off;
-                ok = w->mounts[i].op <= NS_MOUNT_MQUEUE && o >= sizeof *w + insns && o < u.map_size &&
+                ok = w->mounts[i].op <= _NS_MOUNT_OP_LAST && o >= sizeof *w + insns && o < u.map_size &&
                      memchr(base + o, '\0', u.map_size - o) != NULL;
         }
         if (!ok) {

@@ -307,8 +307,10 @@ int monitor_dispatch(corral_job *j) {
                         on_timer(j);
                 else if (fd == j->pidfd)
                         on_main_exit(j);
-                else if (is_event_fd(j, fd))
-                        j->ops->on_event(j, fd);
+                else if (is_event_fd(j, fd)) {
+                        if (j->ops->on_event(j, fd) < 0)
+                                unwatch(j, fd);
+                }
                 else {
                         bool handled = false;
                         for (size_t w = 0; w < j->n_watches; w++)

@@ -32,6 +32,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,15 +67,14 @@ bool policy_wants_namespaces(const corral_policy *p) {
 }
 
 bool ns_privileged(void) {
-        char buf[4096];
-        unsigned long long caps;
-        const char *p;
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+        struct __user_cap_data_struct d[2] = {};
 
-        /* The capability, not the uid: root in a container often lacks it. */
-        if (read_file_at(AT_FDCWD, "/proc/self/status", buf, sizeof buf, NULL) < 0)
+        /* The capability, not the uid: root in a container often lacks it. One capget, not
+         * a read and parse of /proc/self/status (twice per run). */
+        if (syscall(SYS_capget, &h, d) < 0)
                 return false;
-        p = strstr(buf, "CapEff:");
-        return p && sscanf(p + 7, "%llx", &caps) == 1 && (caps & (1ULL << 21)); /* CAP_SYS_ADMIN */
+        return d[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
 }
 
 /* ---- the user-namespace probe ---- */
@@ -283,11 +283,11 @@ int ns_plan_build(const corral_policy *p, int netns_fd, ns_plan *ret, char *why)
                         r = add(&plan, NS_MOUNT_RO, "/", why);
                 /* the API filesystems stay as they were */
                 if (r >= 0 && writable("/dev"))
-                        r = add(&plan, NS_MOUNT_RW, "/dev", why);
+                        r = add(&plan, NS_MOUNT_RW_API, "/dev", why);
                 if (r >= 0 && writable("/proc"))
-                        r = add(&plan, NS_MOUNT_RW, "/proc", why);
+                        r = add(&plan, NS_MOUNT_RW_API, "/proc", why);
                 if (r >= 0 && writable("/sys"))
-                        r = add(&plan, NS_MOUNT_RW, "/sys", why);
+                        r = add(&plan, NS_MOUNT_RW_API, "/sys", why);
                 break;
         case POLICY_PROTECT_SYSTEM_FULL:
                 if (r >= 0)
@@ -368,6 +368,19 @@ static int do_mount(const ns_mount *m) {
         case NS_MOUNT_RW:
                 err = bind_self(m->path);
                 return err ? err : set_rdonly(m->path, false);
+        case NS_MOUNT_RW_API:
+                err = bind_self(m->path);
+                if (!err)
+                        err = set_rdonly(m->path, false);
+                /* In a user namespace a read-only mount copied from the host is locked so
+                 * (a container's /proc/sys, say), and a recursive change that would clear it
+                 * fails as a whole: then only the API filesystem's own mount is made
+                 * writable again, and what is below it keeps the read-only we set. */
+                if (err == EPERM) {
+                        struct ns_mount_attr a = { .attr_clr = MOUNT_ATTR_RDONLY };
+                        err = syscall(SYS_mount_setattr, AT_FDCWD, m->path, 0, &a, sizeof a) < 0 ? errno : 0;
+                }
+                return err;
         case NS_MOUNT_TMPFS:
                 return mount("tmpfs", m->path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0 ? errno : 0;
         case NS_MOUNT_HIDE_DIR:

@@ -94,7 +94,17 @@ typedef struct setup_child {
         bool joined; /* clone put us into the run group */
         bool fn;     /* function mode (the plan's) */
         int detail;  /* written by a failing step: which rlimit, which fd */
+        const setup_plan *plan;
+        size_t next; /* the step after the one running */
 } setup_child;
+
+static _noreturn_ void run_steps(setup_child *c);
+
+/* pid 2 of a pid namespace, when it starts on a stack of its own: the rest of the plan. */
+static int pid2_continue(void *arg) {
+        setup_child c = *(const setup_child *) arg; /* pid 1's copy stays as it was */
+        run_steps(&c);
+}
 
 static int step_cgroup(const setup_op *op, setup_child *c) {
         if (c->joined)
@@ -234,7 +244,8 @@ static int step_pdeathsig(const setup_op *op, setup_child *c) {
 
 static int step_pidns_init(const setup_op *op, setup_child *c) {
         const spawn_request *req = op->ptr;
-        return init_start(c->errfd, req->credentials, req->iso->ns->userns);
+        /* a function (refused with PrivatePIDs= today) would run on pid 2's small stack */
+        return init_start(c->errfd, req->credentials, req->iso->ns->userns, c->fn ? NULL : pid2_continue, c);
 }
 
 static int step_userns(const setup_op *op, setup_child *c) {
@@ -391,15 +402,19 @@ static _noreturn_ void fail(const setup_child *c, int step, int err) {
         _exit(127);
 }
 
-void setup_run(const setup_plan *plan, int errfd, bool joined) {
-        setup_child c = { .errfd = errfd, .joined = joined, .fn = plan->fn };
-        for (size_t i = 0; i < plan->n; i++) {
-                const setup_op *op = &plan->op[i];
-                c.detail = 0;
-                int err = steps[op->step].run(op, &c);
+static void run_steps(setup_child *c) {
+        while (c->next < c->plan->n) {
+                const setup_op *op = &c->plan->op[c->next++];
+                c->detail = 0;
+                int err = steps[op->step].run(op, c);
                 if (err != 0)
-                        fail(&c, op->step, err);
+                        fail(c, op->step, err);
         }
         /* A plan ends in exec or the function; reaching here is a bug in the plan. */
-        fail(&c, SPAWN_STEP_EXEC, ENOEXEC);
+        fail(c, SPAWN_STEP_EXEC, ENOEXEC);
+}
+
+void setup_run(const setup_plan *plan, int errfd, bool joined) {
+        setup_child c = { .errfd = errfd, .joined = joined, .fn = plan->fn, .plan = plan, .next = 0 };
+        run_steps(&c);
 }

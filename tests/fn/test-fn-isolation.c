@@ -205,6 +205,12 @@ void fn_ids(const void *in, size_t len, corral_out *out) {
         out_str(out, buf);
 }
 
+void fn_sleep_forever(const void *in, size_t len, corral_out *out);
+void fn_sleep_forever(const void *in, size_t len, corral_out *out) {
+        for (;;)
+                pause();
+}
+
 /* ---- helpers ---- */
 
 static corral_job *run(corral_policy *p, corral_fn fn, const void *in, size_t len) {
@@ -348,6 +354,16 @@ static void t_crash_under_filter(void) {
                        strstr(r->crash_report, "crash_in_filter"),
                "crash report: %s", r && r->crash_report ? r->crash_report : "(none)");
         expect(r && !r->syscall_denied.denied, "denied: %s", r ? r->syscall_denied.name : "");
+        ft_dump(r);
+        corral_job_free(job);
+
+        tap_begin("a crash under a bare allow-list (SystemCallFilter=@default): still a crash, with its report");
+        job = run(ft_policy("SystemCallFilter=@default", NULL), fn_segv, NULL, 0);
+        r = job ? corral_job_result(job) : NULL;
+        expect(r && r->status == CORRAL_STATUS_SIGNALED && r->signal == SIGSEGV, "status %s signal %d", ft_status(r),
+               r ? r->signal : 0);
+        expect(r && r->crash_report && strstr(r->crash_report, "crash_in_filter"), "crash report: %s",
+               r && r->crash_report ? r->crash_report : "(none)");
         ft_dump(r);
         corral_job_free(job);
 
@@ -499,6 +515,62 @@ static void t_dynamic_user(void) {
         corral_job_free(job);
 }
 
+/* The caller dies (SIGKILL) while its function runs: PR_SET_PDEATHSIG takes the function
+ * along (fork: the calling thread is gone; forkserver: the helper sees its caller go and
+ * kills it, and dies, which PR_SET_PDEATHSIG turns into the child's death too). On the
+ * rlimit rung: no cgroup.kill to help, and no group left behind by the dead caller. */
+static void t_dies_with_caller(void) {
+        tap_begin("the caller is killed with SIGKILL mid-run: its function's process is gone 1 s later (%s)",
+                  ft_start);
+        int p[2];
+        if (pipe(p) < 0)
+                abort();
+        pid_t helper = fork();
+        if (helper == 0) {
+                close(p[0]);
+                corral_job *job = NULL;
+                corral_diag d;
+                if (strcmp(ft_start, "forkserver") == 0 && corral_forkserver_start() < 0)
+                        _exit(3);
+                corral_policy *pol = ft_policy("Backend=rlimit", NULL);
+                if (corral_spawn_fn(pol, fn_sleep_forever, NULL, 0, &job, &d) < 0 || !job)
+                        _exit(4);
+                pid_t pid = corral_job_pid(job);
+                if (write(p[1], &pid, sizeof pid) != (ssize_t) sizeof pid)
+                        _exit(5);
+                raise(SIGKILL);
+        }
+        close(p[1]);
+        pid_t pid = 0;
+        ssize_t n = read(p[0], &pid, sizeof pid);
+        close(p[0]);
+        int st = 0;
+        (void) waitpid(helper, &st, 0);
+        expect(n == (ssize_t) sizeof pid && pid > 0, "no function pid from the caller (its status %d)", st);
+        expect(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "caller status %d", st);
+        bool gone = false;
+        for (int i = 0; pid > 0 && i < 100 && !gone; i++) {
+                /* we are the subreaper: a killed function comes back to us as a zombie */
+                if (waitpid(pid, NULL, WNOHANG) == pid || (kill(pid, 0) < 0 && errno == ESRCH))
+                        gone = true;
+                else
+                        usleep(10000);
+        }
+        expect(gone, "function pid %d is still alive 1 s after its caller died", (int) pid);
+        if (!gone && pid > 0) {
+                kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+        }
+        /* the forkserver helper of the dead caller, re-parented to us: reap it too */
+        for (int i = 0; i < 100; i++) {
+                pid_t w = waitpid(-1, NULL, WNOHANG);
+                if (w <= 0 && ft_zombie_children() == 0)
+                        break;
+                if (w <= 0)
+                        usleep(10000);
+        }
+}
+
 static void t_private_pids_refused(void) {
         tap_begin("PrivatePIDs=yes: a spawn_error that names the key and why");
         corral_job *job = run(ft_policy("PrivatePIDs=yes", NULL), fn_echo, "x", 1);
@@ -575,8 +647,16 @@ int main(int argc, char **argv) {
                 snprintf(ns_why, sizeof ns_why, "%s", nsr.why);
         }
         char *fds_before = ft_fds();
+        /* the forkserver's own fds: nothing of a run (memfd, netns, socket) may stay there */
+        pid_t server = 0;
+        char *server_fds_before = NULL;
+        if (fs) {
+                int n, z;
+                ft_children(getpid(), &n, &z, "corral-forksrv", &server);
+                server_fds_before = server > 0 ? ft_fds_of(server) : NULL;
+        }
 
-        tap_plan(26);
+        tap_plan(28);
         tap_diag("start method %s, backend %s, uid %u, namespaces: %s", ft_start, ft_backend, (unsigned) geteuid(),
                  corral_namespaces_to_string(ns_how));
         t_denied("ptrace(PTRACE_TRACEME)", "~@debug", fn_ptrace, "ptrace", SYS_ptrace);
@@ -595,14 +675,32 @@ int main(int argc, char **argv) {
         t_nothing_stays();
         t_dynamic_user();
         t_private_pids_refused();
+        t_dies_with_caller();
         t_shipped_policy();
 
-        tap_begin("no fd left open, no zombie left");
+        tap_begin("no fd left open (ours%s), no zombie left", fs ? " and the forkserver's" : "");
         char *fds_after = ft_fds();
         expect(strcmp(fds_before, fds_after) == 0, "fds before: %s", fds_before);
         if (strcmp(fds_before, fds_after) != 0)
                 tap_fail("fds after:  %s", fds_after);
         expect(ft_zombie_children() == 0, "zombie children");
+        if (fs) {
+                /* The server sends a child's end, then closes its pidfd and channel: the
+                 * last run's result can be here a moment before those two are gone. */
+                char *server_fds_after = NULL;
+                for (int i = 0; i < 100 && server > 0; i++) {
+                        free(server_fds_after);
+                        server_fds_after = ft_fds_of(server);
+                        if (server_fds_before && strcmp(server_fds_before, server_fds_after) == 0)
+                                break;
+                        usleep(10000);
+                }
+                expect(server_fds_before && server_fds_after && strcmp(server_fds_before, server_fds_after) == 0,
+                       "the forkserver's fds before: %s after: %s", server_fds_before ? server_fds_before : "?",
+                       server_fds_after ? server_fds_after : "?");
+                free(server_fds_after);
+        }
+        free(server_fds_before);
         free(fds_before);
         free(fds_after);
         if (fs)

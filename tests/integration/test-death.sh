@@ -107,6 +107,38 @@ end
 
 case $CR_RUNG in
 cgroup2 | cgroup2-core)
+        # A base of these points' own: corral started in DB/supervisor takes DB as its
+        # base (rule 1 of placement; on the controller-less rung, the own cgroup's
+        # parent). On a shared host any other corral's first run would sweep the default
+        # base, and these points must see who swept.
+        DB=$CR_CG_BASE/death-sweep.$$
+        mkdir -p "$DB/supervisor" || { echo "Bail out! cannot make $DB"; exit 1; }
+        cat >"$CR_WORK/in-cgroup" <<'EOS'
+#!/bin/sh
+echo $$ >"$1/cgroup.procs" || exit 99
+shift
+exec "$@"
+EOS
+        chmod 755 "$CR_WORK/in-cgroup"
+        # kill_supervised: every process started in DB/supervisor (the namespaced corral
+        # of point 8 and its pid namespace's sh included: killing unshare leaves them)
+        kill_supervised() {
+                for _p in $(cat "$DB/supervisor/cgroup.procs" 2>/dev/null); do kill -9 "$_p" 2>/dev/null; done
+                _i=0
+                while [ -n "$(cat "$DB/supervisor/cgroup.procs" 2>/dev/null)" ] && [ $_i -lt 50 ]; do
+                        sleep 0.1
+                        _i=$((_i + 1))
+                done
+        }
+        cleanup_db() {
+                kill_supervised
+                for _g in "$DB"/run-*; do
+                        [ -d "$_g" ] && echo 1 >"$_g/cgroup.kill" 2>/dev/null && sleep 0.2 && rmdir "$_g" 2>/dev/null
+                done
+                rmdir "$DB/supervisor" "$DB" 2>/dev/null
+        }
+        trap cleanup_db EXIT
+        CR_WRAP="$CR_WORK/in-cgroup $DB/supervisor"
         begin "no pid namespace: the next corral kills what a dead corral's run left in its group and removes it"
         cr_run_bg -- "$P/cr-tree" "$T_DIR/pids"
         if wait_for_file "$T_DIR/pids"; then
@@ -114,7 +146,7 @@ cgroup2 | cgroup2-core)
                 kill -9 "$CR_BG_PID"
                 wait "$CR_BG_PID" 2>/dev/null
                 sleep 0.5
-                groups=$(ls -d "$CR_CG_BASE"/run-"$dead".* 2>/dev/null)
+                groups=$(ls -d "$DB"/run-"$dead".* 2>/dev/null)
                 left=$(pids_alive "$T_DIR/pids")
                 [ -n "$groups" ] || fail "the dead corral's group run-$dead.* is not there"
                 [ -n "$left" ] || fail "nothing of the tree survived corral's death: no case to sweep"
@@ -134,13 +166,14 @@ cgroup2 | cgroup2-core)
 
         if command -v unshare >/dev/null 2>&1 && unshare -pf --mount-proc true 2>/dev/null; then
                 begin "a live corral in another pid namespace (its pid means nothing here): the next corral's sweep leaves its run alone"
-                # corral is pid 40000 in its namespace: its group is run-40000.0, a pid
-                # that (checked) is no process here
-                "$P/cr-sigdfl" unshare -pf --mount-proc sh -c 'echo 39999 >/proc/sys/kernel/ns_last_pid &&
-                        "$0" run --json ${1:+--backend "$1"} -- "$2" --sleep 30 0; :' \
-                        "$CORRAL" "$CR_BACKEND" "$P/cr-exit" </dev/null >"$T_DIR/stdout" 2>"$T_DIR/stderr" &
+                # corral gets pid NSPID in its namespace (near pid_max, rarely used): its
+                # group is run-NSPID.0, a pid that (checked) is no process here
+                nspid=$(($(cat /proc/sys/kernel/pid_max) - 100))
+                "$P/cr-sigdfl" "$CR_WORK/in-cgroup" "$DB/supervisor" unshare -pf --mount-proc sh -c \
+                        'echo "$3" >/proc/sys/kernel/ns_last_pid && "$0" run --json ${1:+--backend "$1"} -- "$2" --sleep 30 0; :' \
+                        "$CORRAL" "$CR_BACKEND" "$P/cr-exit" $((nspid - 1)) </dev/null >"$T_DIR/stdout" 2>"$T_DIR/stderr" &
                 bg=$!
-                g=$CR_CG_BASE/run-40000.0
+                g=$DB/run-$nspid.0
                 _i=0
                 # (cgroupfs files have size 0: read them)
                 while [ -z "$(cat "$g/cgroup.procs" 2>/dev/null)" ] && [ $_i -lt $((50 * CR_SLOW)) ]; do
@@ -149,8 +182,8 @@ cgroup2 | cgroup2-core)
                 done
                 if [ -z "$(cat "$g/cgroup.procs" 2>/dev/null)" ]; then
                         fail "the namespaced corral's run never appeared in $g: $(cat "$T_DIR/stderr")"
-                elif kill -0 40000 2>/dev/null; then
-                        fail "pid 40000 exists here: cannot make the case (run again)"
+                elif kill -0 "$nspid" 2>/dev/null; then
+                        fail "pid $nspid exists here: cannot make the case (run again)"
                 else
                         victim=$(head -n 1 "$g/cgroup.procs")
                         cr_run -- true
@@ -158,16 +191,17 @@ cgroup2 | cgroup2-core)
                         [ -d "$g" ] || fail "the live corral's group $g was removed"
                         kill -0 "$victim" 2>/dev/null || fail "the live corral's run ($victim) was killed"
                 fi
-                kill -9 "$bg" 2>/dev/null
-                pkill_group() { [ -e "$1/cgroup.kill" ] && echo 1 >"$1/cgroup.kill"; }
-                pkill_group "$g"
+                # corral first (it must never see its group removed under it), then its run
+                kill_supervised
                 wait "$bg" 2>/dev/null
+                [ -e "$g/cgroup.kill" ] && echo 1 >"$g/cgroup.kill"
                 sleep 0.2
                 rmdir "$g" 2>/dev/null
                 end
         else
                 skip "a live corral in another pid namespace is not swept" "no unshare -p here"
         fi
+        CR_WRAP=
         ;;
 *)
         skip "the next corral kills a dead corral's leftovers" "the rlimit rung has no run group (README: Dying with corral)"

@@ -9,7 +9,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 7
+plan 8
 
 deadline="$((2 * CR_SLOW))s"
 [ "$CR_RUNG" != rlimit ] && cg_snapshot
@@ -99,6 +99,38 @@ cr_wait_bg
 expect_exit 130
 if [ "$CR_RUNG" = rlimit ]; then
         diag "(no groups on the rlimit rung: only the runs' exit codes are checked here)"
+fi
+
+if [ "$CR_RUNG" = rlimit ]; then
+        skip "a run group removed under corral ends the run" "the rlimit rung creates no cgroups"
+else
+        begin "a run group killed and removed under corral (an admin's cgroup.kill + rmdir) ends the run: corral returns, it does not spin"
+        # corral is stopped while it happens, so that it finds the group gone, not empty
+        # (before the fix it read cgroup.events' ENODEV for ever at 100% CPU)
+        cr_run_bg -t "$((60 * CR_SLOW))s" -- "$P/cr-exit" --sleep 600
+        g=$CR_CG_BASE/run-$CR_BG_PID.0
+        _i=0
+        while [ -z "$(cat "$g/cgroup.procs" 2>/dev/null)" ] && [ $_i -lt $((50 * CR_SLOW)) ]; do
+                sleep 0.1
+                _i=$((_i + 1))
+        done
+        if [ -z "$(cat "$g/cgroup.procs" 2>/dev/null)" ]; then
+                fail "the run never appeared in $g"
+                kill -9 "$CR_BG_PID" 2>/dev/null
+        else
+                kill -STOP "$CR_BG_PID"
+                echo 1 >"$g/cgroup.kill"
+                _i=0
+                while [ -n "$(cat "$g/cgroup.procs" 2>/dev/null)" ] && [ $_i -lt $((50 * CR_SLOW)) ]; do
+                        sleep 0.1
+                        _i=$((_i + 1))
+                done
+                rmdir "$g" || fail "could not remove $g"
+                kill -CONT "$CR_BG_PID"
+                cr_wait_bg $((10 * CR_SLOW))
+                expect_exit 137
+                expect_json 'status == signaled' 'signal == 9'
+        fi
 fi
 
 if [ "$CR_RUNG" = rlimit ]; then

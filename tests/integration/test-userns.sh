@@ -21,7 +21,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 21
+plan 22
 
 POL=${CR_POLICIES:-$CR_ROOT/policies}
 CORRAL_POLICY_PATH=$POL
@@ -29,7 +29,7 @@ export CORRAL_POLICY_PATH
 H=$P/cr-hostile
 
 if [ "$(id -u)" != 0 ]; then
-        for i in $(seq 1 21); do skip "userns point $i" "the suite needs root to become its unprivileged user"; done
+        for i in $(seq 1 22); do skip "userns point $i" "the suite needs root to become its unprivileged user"; done
         finish
 fi
 
@@ -86,7 +86,7 @@ USERNS_OK=1
 end
 
 if [ "$USERNS_OK" != 1 ]; then
-        for i in $(seq 2 16); do skip "userns point $i" "this kernel refuses user namespaces to uid $U (doctor says why)"; done
+        for i in $(seq 2 17); do skip "userns point $i" "this kernel refuses user namespaces to uid $U (doctor says why)"; done
 else
         begin "policy check untrusted as uid $U: every namespace setting is user-ns, exit 0"
         cr_exec_user policy check untrusted
@@ -183,8 +183,11 @@ else
         echo "$out" | grep -q '^CapEff:[[:space:]]*0*$' || fail "pid 1 has capabilities: $(echo "$out" | grep CapEff)"
         end
 
+        # untrusted's namespaces without its filter: busybox's sh calls setuid() to drop
+        # set-uid privileges, which the filter denies
         begin "uid $U: the program is the caller (its own uid) with no capabilities at all"
-        cr_run --capture --policy untrusted -- sh -c 'id -u; grep -E "^Cap(Prm|Eff|Amb):" /proc/self/status'
+        cr_run --capture -p PrivateTmp=yes -p PrivateNetwork=yes -p PrivateIPC=yes -p PrivatePIDs=yes \
+                -p ProtectSystem=strict -- sh -c 'id -u; grep -E "^Cap(Prm|Eff|Amb):" /proc/self/status'
         expect_exit 0
         out=$(json_get stdout)
         [ "$(echo "$out" | sed -n 1p)" = "$U" ] || fail "the program is uid '$(echo "$out" | sed -n 1p)'"
@@ -202,6 +205,27 @@ else
         expect_stderr_contains "Read-only file system"
         [ -e "$UD/ro/x" ] && fail "$UD/ro/x was written"
         end
+
+        # /proc/sys read-only below a writable /proc, as in a container: a user namespace
+        # locks that read-only flag, and ProtectSystem=strict must not trip over it
+        cat >"$CR_WORK/ro-procsys" <<'EOS'
+#!/bin/sh
+mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys || exit 99
+exec "$@"
+EOS
+        chmod 755 "$CR_WORK/ro-procsys"
+        if unshare -m --propagation private "$CR_WORK/ro-procsys" true 2>/dev/null; then
+                begin "uid $U, ProtectSystem=strict under a host with a read-only /proc/sys (locked in the userns): the run works"
+                CR_WRAP="unshare -m --propagation private $CR_WORK/ro-procsys $AS_U"
+                cr_run -p ProtectSystem=strict -- "$H" write /usr/corral-userns-test
+                CR_WRAP=$AS_U
+                expect_exit 1
+                expect_json 'status == exited' 'enforcement.protect_system == user-ns+mount-ns'
+                expect_stderr_contains "Read-only file system"
+                end
+        else
+                skip "uid $U: ProtectSystem=strict with a locked read-only /proc/sys" "cannot make a read-only /proc/sys bind here (unshare -m, mount -o remount,bind,ro)"
+        fi
 
         tree_pids() {
                 for _d in /proc/[0-9]*; do

@@ -141,3 +141,13 @@ def test_private_network_only_lo(method, limits):
 def test_private_pids_is_refused(method, limits):
     with pytest.raises(corral.SpawnError, match="PrivatePIDs"):
         corral.call(workloads.add, 1, start_method=method, properties={"PrivatePIDs": "yes"}, **limits)
+
+
+@root
+def test_dynamic_user(method, limits):
+    with corral.spawn_call(workloads.getuid, start_method=method, properties={"DynamicUser": "yes"},
+                           **limits) as job:
+        uid = job.value()
+        res = job.result
+    assert 61184 <= uid <= 65519
+    assert res.enforcement["user"] == "dynamic-user" and res.evidence["uid"] == uid

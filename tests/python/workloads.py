@@ -226,3 +226,7 @@ def segv():
 
 def abort():
     os.abort()
+
+
+def getuid():
+    return os.getuid()

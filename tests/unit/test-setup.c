@@ -16,6 +16,9 @@
 
 #include <cmocka.h>
 
+#include <sched.h>
+
+#include "isolation.h"
 #include "setup.h"
 #include "spawn.h"
 
@@ -59,6 +62,34 @@ static void test_function_order(void **state) {
         assert_int_equal(index_of(&p, SPAWN_STEP_EXEC), SIZE_MAX);
         assert_true(index_of(&p, SPAWN_STEP_SESSION) < index_of(&p, SPAWN_STEP_FDS_KEEP));
         assert_int_equal(p.op[p.n - 1].step, SPAWN_STEP_FN);
+}
+
+/* A function under a filter: fds placed, then what the filter may deny (the crash handler),
+ * then the filter, then the function -- and the filter never before the namespaces. */
+static void test_function_isolation_order(void **state) {
+        ns_plan ns = { .unshare_flags = CLONE_NEWNS, .netns_fd = -1, .n_mounts = 1 };
+        ns.mounts[0] = (ns_mount){ NS_MOUNT_PRIVATE, "/" };
+        filter_prog prog = { .fprog = { .len = 0 } };
+        iso_child iso = { .ns = &ns, .prog = &prog, .notify_fd = 9, .no_new_privs = true };
+        spawn_request req = {
+                .cgroup_fd = -EBADF, .stdio = { -1, -1, -1 }, .keep_fds = { 7, 8 }, .fn = fn_zero,
+                .fn_prepare = fn_zero, .iso = &iso,
+        };
+        setup_plan p;
+        setup_plan_build(&req, &p);
+        assert_true(p.fn);
+        assert_true(index_of(&p, SPAWN_STEP_PDEATHSIG) < index_of(&p, SPAWN_STEP_NAMESPACES));
+        assert_true(index_of(&p, SPAWN_STEP_MOUNTS) < index_of(&p, SPAWN_STEP_FDS_KEEP));
+        assert_true(index_of(&p, SPAWN_STEP_FDS_KEEP) < index_of(&p, SPAWN_STEP_FN_PREPARE));
+        assert_true(index_of(&p, SPAWN_STEP_FN_PREPARE) < index_of(&p, SPAWN_STEP_SECCOMP));
+        assert_int_equal(index_of(&p, SPAWN_STEP_SECCOMP), p.n - 2);
+        assert_int_equal(p.op[p.n - 1].step, SPAWN_STEP_FN);
+        assert_int_equal(index_of(&p, SPAWN_STEP_NO_NEW_PRIVS), SIZE_MAX); /* the filter's step sets it */
+
+        iso.prog = NULL; /* NoNewPrivileges= alone: its own step, last before the function */
+        setup_plan_build(&req, &p);
+        assert_int_equal(index_of(&p, SPAWN_STEP_NO_NEW_PRIVS), p.n - 2);
+        assert_int_equal(index_of(&p, SPAWN_STEP_SECCOMP), SIZE_MAX);
 }
 
 /* Run plan in a child; returns 1 with the failure, 0 on EOF (exec or fn went ahead). */
@@ -142,6 +173,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_command_order),
                 cmocka_unit_test(test_function_order),
+                cmocka_unit_test(test_function_isolation_order),
                 cmocka_unit_test(test_failing_step_names_itself),
                 cmocka_unit_test(test_exec_failure_is_the_exec_step),
                 cmocka_unit_test(test_success_is_eof),
