@@ -104,6 +104,8 @@ int server_add_listener(server *s, int fd);
 int server_adopt_connection(server *s, int fd);
 /* The loop; returns 0 after a clean stop (SIGTERM), -errno if epoll failed. */
 int server_run(server *s);
+/* Close what server_init and server_add_listener opened (the loop has ended). */
+void server_done(server *s);
 void server_client_update(client *c); /* re-arm the client's epoll entry after a state change */
 void server_client_close(client *c);
 djob *server_find_job(server *s, const char *id);

@@ -245,6 +245,7 @@ int main(int argc, char *argv[]) {
         sysd_ready("serving");
 
         r = server_run(&s);
+        server_done(&s);
         if (s.listen_path) {
                 (void) unlink(s.listen_path);
                 free(s.listen_path);

@@ -323,6 +323,15 @@ int server_add_listener(server *s, int fd) {
         return 0;
 }
 
+void server_done(server *s) {
+        /* An activated socket is PID 1's too: closing our copy is all (never shutdown()). */
+        for (size_t i = 0; i < s->n_listen; i++)
+                s->listen_w[i].fd = safe_close(s->listen_w[i].fd);
+        s->n_listen = 0;
+        s->signal_w.fd = safe_close(s->signal_w.fd);
+        s->epfd = safe_close(s->epfd);
+}
+
 static void begin_stop(server *s, const char *why) {
         if (s->stopping)
                 return;

@@ -114,7 +114,7 @@ static int core_memory(corral_job *j, uint64_t *ret_bytes, uint64_t *ret_tasks) 
         uint64_t rss = 0;
         int r = cgroup_list(j, &l);
         if (r >= 0)
-                r = rl_sample_rss_cached(&j->be.rss_cache, &l, &rss);
+                r = backend_sample_rss(j, &l, &rss);
         if (r >= 0) {
                 *ret_bytes = rss;
                 *ret_tasks = l.n;
@@ -167,13 +167,16 @@ static int cgroup2_account(corral_job *j, backend_account *ret) {
 static int core_account(corral_job *j, backend_account *ret) {
         cg_stats st = {};
         bool have = j->be.group && cg_group_stats(j->be.group, &st) >= 0;
-        uint64_t maxrss = (uint64_t) j->rusage.ru_maxrss * 1024;
+        bool discarded;
+        uint64_t maxrss = backend_own_maxrss(j, &discarded);
         backend_account a = {
                 .memory_peak = j->rss_peak > maxrss ? j->rss_peak : maxrss,
                 .pids_peak = j->tasks_peak ? j->tasks_peak : 1,
                 .memory_sampled = true,
                 .rlimit_cpu_usec = rl_cpu_soft_usec(&j->be.rlimits),
-                .inferred = "memory and tasks sampled from /proc: no memory or pids controller",
+                .inferred = discarded ? "memory and tasks sampled from /proc: no memory or pids controller; "
+                                        "rusage's peak not used (not above the caller's own, which it may hold)"
+                                      : "memory and tasks sampled from /proc: no memory or pids controller",
         };
         account_cpu(j, &st, have, &a);
         account_events(&st, &a);

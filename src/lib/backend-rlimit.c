@@ -186,7 +186,7 @@ static int rlimit_memory(corral_job *j, uint64_t *ret_bytes, uint64_t *ret_tasks
         uint64_t rss = 0;
         int r = tree(j, &l, sample_flags(j));
         if (r >= 0)
-                r = rl_sample_rss_cached(&j->be.rss_cache, &l, &rss);
+                r = backend_sample_rss(j, &l, &rss);
         if (r >= 0) {
                 *ret_bytes = rss;
                 *ret_tasks = l.n;
@@ -207,7 +207,8 @@ static int rlimit_account(corral_job *j, backend_account *ret) {
          * not ours to reap are not in it; SPEC's cpu_time_s = user + system holds. */
         uint64_t user = timeval_usec(j->rusage.ru_utime) + j->be.orphan_user_usec;
         uint64_t sys = timeval_usec(j->rusage.ru_stime) + j->be.orphan_system_usec;
-        uint64_t maxrss = (uint64_t) j->rusage.ru_maxrss * 1024;
+        bool discarded;
+        uint64_t maxrss = backend_own_maxrss(j, &discarded);
         *ret = (backend_account){
                 .user_usec = user,
                 .system_usec = sys,
@@ -216,7 +217,9 @@ static int rlimit_account(corral_job *j, backend_account *ret) {
                 .memory_peak = j->rss_peak > maxrss ? j->rss_peak : maxrss,
                 .pids_peak = j->tasks_peak ? j->tasks_peak : 1,
                 .memory_sampled = true,
-                .inferred = "memory from rusage and /proc samples, CPU time from rusage: no cgroup",
+                .inferred = discarded ? "memory from /proc samples, CPU time from rusage: no cgroup; rusage's "
+                                        "peak not used (not above the caller's own, which it may hold)"
+                                      : "memory from rusage and /proc samples, CPU time from rusage: no cgroup",
         };
         return 0;
 }

@@ -103,3 +103,12 @@ extern const backend_ops backend_cgroup2, backend_cgroup2_core, backend_rlimit;
  */
 int backend_choose(corral_job *j, const backend_ops **ret, corral_enforcement *ret_enforcement,
                    char why[static CG_WHY_MAX]);
+
+/* The main process's ru_maxrss (bytes) as far as it is the run's own: a command's when it
+ * is above the caller's peak when the child started (j->caller_maxrss), else 0 and
+ * *ret_discarded; a function's less the caller's resident memory at the fork. */
+uint64_t backend_own_maxrss(const corral_job *j, bool *ret_discarded);
+
+/* The fallback memory watch's sample of the tree l (the members; l may be changed): only
+ * memory that is the run's, not the caller's, see backend.c. */
+int backend_sample_rss(corral_job *j, pid_list *l, uint64_t *ret_rss);

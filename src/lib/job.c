@@ -251,6 +251,7 @@ int job_spawn_with(const corral_policy *p, char *const argv[], const job_starter
                 return r;
         *ret = j;
         j->starter = starter ? *starter : command_starter;
+        j->caller_image = starter != NULL;
         if (!starter)
                 j->starter.userdata = j;
         j->name = strdup(argv[0]);
@@ -352,6 +353,11 @@ int job_spawn_with(const corral_policy *p, char *const argv[], const job_starter
         live_add(j);
         j->start_usec = now_usec();
         r = j->starter.start(j->starter.userdata, &req, &j->pid, &j->pidfd, &failure);
+        struct rusage self;
+        if (getrusage(RUSAGE_SELF, &self) == 0)
+                j->caller_maxrss = (uint64_t) self.ru_maxrss * 1024;
+        if (j->caller_image && j->policy.start_method == CORRAL_START_FORK)
+                j->caller_rss = rl_self_rss();
         if (j->policy.capture_output) {
                 safe_close(stdio[1]);
                 safe_close(stdio[2]);

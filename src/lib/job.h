@@ -116,6 +116,14 @@ struct corral_job {
         siginfo_t info;          /* how the main process ended */
         bool status_lost;        /* another reaper in this process took it (see spawn_wait_pidfd) */
         struct rusage rusage;
+        /* This process's peak RSS once the child started: the most rusage's ru_maxrss can hold
+         * of the image the child had before exec (the kernel keeps the old mm's high-water
+         * mark at exec; a fork copies the caller's resident pages, a vfork shares its mm). */
+        uint64_t caller_maxrss;
+        /* A function run: its processes start as copies of the caller (fork) or of the
+         * forkserver, so the memory watch counts only the pages they do not share. */
+        bool caller_image;
+        uint64_t caller_rss; /* StartMethod=fork: the caller's resident memory at the fork */
         uint64_t exit_usec;
         uint64_t rss_peak;       /* sampled tree memory (fallback memory watch) */
         uint64_t tasks_peak;
@@ -189,3 +197,4 @@ int job_add_watch(corral_job *j, int fd, void (*on_ready)(void *userdata, int fd
 /* Stop watching fd, e.g. at EOF (a pipe whose writers are gone stays readable). Safe
  * from inside its own on_ready. */
 void job_remove_watch(corral_job *j, int fd);
+

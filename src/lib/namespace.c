@@ -98,7 +98,7 @@ static int write_proc(const char *path, const char *s) {
 }
 
 /* The throw-away child: what the real one will do first, then gone. Its exit code is
- * 0, or 100 + which write failed with the errno in errno_out (shared memory: CLONE_VM). */
+ * 0, or 1 with the failed write and its errno in *arg (shared memory: CLONE_VM). */
 typedef struct ns_probe_arg {
         const ns_probe *p;
         int err, which;

@@ -121,6 +121,14 @@ bool pid_list_has(const pid_list *l, int pid) {
         return false;
 }
 
+void pid_list_remove(pid_list *l, int pid) {
+        for (size_t i = 0; i < l->n; i++)
+                if (l->pids[i] == pid) {
+                        l->pids[i] = l->pids[--l->n];
+                        return;
+                }
+}
+
 int pid_list_add(pid_list *l, int pid) {
         if (pid <= 0 || pid_list_has(l, pid))
                 return 0;
@@ -295,9 +303,38 @@ static int statm_resident_pages(int fd, unsigned long long *ret) {
         return sscanf(buf, "%llu %llu", &size, ret) == 2 ? 0 : -EIO;
 }
 
-int rl_sample_rss_cached(rl_rss_cache *c, const pid_list *l, uint64_t *ret_rss) {
+/* Private_Clean + Private_Dirty of smaps_rollup (Linux >= 4.14), in pages. */
+static int rollup_private_pages(int fd, unsigned long long *ret) {
+        char buf[2048];
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        if (n <= 0)
+                return -ESRCH;
+        buf[n] = '\0';
+        unsigned long long kb = 0, v;
+        int found = 0;
+        for (char *l = buf; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+                if (sscanf(l, "Private_Clean: %llu kB", &v) == 1 || sscanf(l, "Private_Dirty: %llu kB", &v) == 1) {
+                        kb += v;
+                        found++;
+                }
+        if (found != 2)
+                return -EIO;
+        *ret = kb * 1024 / (unsigned long long) sysconf(_SC_PAGESIZE);
+        return 0;
+}
+
+uint64_t rl_self_rss(void) {
+        _cleanup_close_ int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+        unsigned long long pages;
+        if (fd < 0 || statm_resident_pages(fd, &pages) < 0)
+                return 0;
+        return pages * (uint64_t) sysconf(_SC_PAGESIZE);
+}
+
+int rl_sample_rss_cached(rl_rss_cache *c, const pid_list *l, bool private_only, uint64_t *ret_rss) {
         static long page;
         uint64_t rss = 0;
+        int (*pages)(int fd, unsigned long long *ret) = private_only ? rollup_private_pages : statm_resident_pages;
 
         if (!page)
                 page = sysconf(_SC_PAGESIZE);
@@ -315,7 +352,7 @@ int rl_sample_rss_cached(rl_rss_cache *c, const pid_list *l, uint64_t *ret_rss) 
                 for (k = 0; k < c->n; k++)
                         if (c->e[k].pid == pid)
                                 break;
-                if (k < c->n && statm_resident_pages(c->e[k].fd, &resident) >= 0) {
+                if (k < c->n && pages(c->e[k].fd, &resident) >= 0) {
                         rss += resident * (uint64_t) page;
                         continue;
                 }
@@ -324,11 +361,11 @@ int rl_sample_rss_cached(rl_rss_cache *c, const pid_list *l, uint64_t *ret_rss) 
                         c->e[k] = c->e[--c->n];
                 }
                 char path[32];
-                snprintf(path, sizeof path, "/proc/%d/statm", pid);
+                snprintf(path, sizeof path, "/proc/%d/%s", pid, private_only ? "smaps_rollup" : "statm");
                 fd = open(path, O_RDONLY | O_CLOEXEC);
                 if (fd < 0)
                         continue; /* gone */
-                if (statm_resident_pages(fd, &resident) >= 0)
+                if (pages(fd, &resident) >= 0)
                         rss += resident * (uint64_t) page;
                 if (c->n < ELEMENTSOF(c->e))
                         c->e[c->n++] = (__typeof__(c->e[0])){ pid, fd };

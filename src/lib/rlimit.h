@@ -40,6 +40,7 @@ typedef struct pid_list {
 void pid_list_done(pid_list *l);
 bool pid_list_has(const pid_list *l, int pid);
 int pid_list_add(pid_list *l, int pid);
+void pid_list_remove(pid_list *l, int pid);
 
 /* Add roots and all their descendants (through /proc/PID/task/TID/children). */
 int rl_add_descendants(pid_list *l, const int *roots, size_t n_roots);
@@ -61,7 +62,12 @@ typedef struct rl_rss_cache {
         } e[8];
         size_t n;
 } rl_rss_cache;
-int rl_sample_rss_cached(rl_rss_cache *c, const pid_list *l, uint64_t *ret_rss);
+/* The resident memory of l's processes (statm), or with private_only the memory only
+ * they map (smaps_rollup's Private_Clean + Private_Dirty): what a function run's processes,
+ * copies of the caller, did not inherit. A cache is used in one mode only. */
+int rl_sample_rss_cached(rl_rss_cache *c, const pid_list *l, bool private_only, uint64_t *ret_rss);
+/* This process's resident memory (statm), bytes; 0 if unreadable. */
+uint64_t rl_self_rss(void);
 void rl_rss_cache_clear(rl_rss_cache *c);
 
 /* CPU time (usec) of the pids and of the children they reaped. */

@@ -12,6 +12,45 @@ import sys
 
 import pytest
 
+# In a sanitized build (tests/python/meson.build) this interpreter runs with the ASan and
+# UBSan runtimes in LD_PRELOAD, for the extension. The commands it runs must not inherit
+# them: ASan reserves terabytes of shadow memory, which a run's RLIMIT_DATA refuses.
+# A Python child that imports corral gets them back through python_env().
+SANITIZER_PRELOAD = os.environ.pop("LD_PRELOAD", None) if os.environ.get("CR_SANITIZED") == "1" else None
+
+
+def python_env(**extra):
+    """The environment for a python3 child that imports corral (the sanitizers' runtimes
+    preloaded again in a sanitized build); start it with python_argv()."""
+    env = dict(os.environ, **extra)
+    if SANITIZER_PRELOAD:
+        env["LD_PRELOAD"] = SANITIZER_PRELOAD
+    return env
+
+
+@pytest.fixture
+def preload_for_runs():
+    """Runs started in this test inherit the sanitizers' runtimes (a sanitized build; else
+    nothing): for runs that import corral and set no memory limit."""
+    if SANITIZER_PRELOAD:
+        os.environ["LD_PRELOAD"] = SANITIZER_PRELOAD
+    yield
+    if SANITIZER_PRELOAD:
+        os.environ.pop("LD_PRELOAD", None)
+
+
+def skip_forked_memory_under_asan(start_method="fork"):
+    """A forked child of a sanitized interpreter keeps ASan's shadow memory (terabytes of
+    reserved address space), which RLIMIT_DATA counts: where MemoryMax is RLIMIT_DATA (the
+    fallback rungs) it cannot map a page ("ERROR: Failed to mmap"). tests/fn skips likewise."""
+    if SANITIZER_PRELOAD and start_method != "spawn" and actual_backend() != "cgroup2":
+        pytest.skip("built with ASan: a forked child's inherited shadow memory counts against RLIMIT_DATA")
+
+
+def python_argv(script, *args):
+    """python3 -c script: the child drops LD_PRELOAD as this interpreter did, first thing."""
+    return [sys.executable, "-c", 'import os; os.environ.pop("LD_PRELOAD", None)\n' + script] + list(args)
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import corral  # noqa: E402

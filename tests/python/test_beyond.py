@@ -14,12 +14,13 @@ import pytest
 
 import corral
 import workloads
-from conftest import IN_VM, SLOW, actual_backend
+from conftest import IN_VM, SLOW, actual_backend, python_argv, python_env, skip_forked_memory_under_asan
 
 MiB = workloads.MiB
 
 
 def test_oom_kill_is_not_a_sigkill_the_function_sent_itself(limits, start_method):
+    skip_forked_memory_under_asan(start_method)
     with pytest.raises(corral.Signaled) as e:
         corral.call(workloads.self_sigkill, memory="256M", start_method=start_method, **limits)
     r = e.value.result
@@ -39,6 +40,7 @@ def test_oom_kill_is_not_a_sigkill_the_function_sent_itself(limits, start_method
 
 def test_a_process_trees_memory_is_capped(limits):
     """The function starts 4 children holding 96 MiB each: each is under 256M, their sum is not."""
+    skip_forked_memory_under_asan()
     with pytest.raises(corral.MemoryLimit) as e:
         corral.call(workloads.tree_alloc, 4, 96 * MiB, 30 * SLOW, memory="256M", wall_time=120 * SLOW, **limits)
     r = e.value.result
@@ -115,8 +117,8 @@ def test_ctrl_c_reaches_the_caller_only(limits, start_method, tmp_path):
     path = tmp_path / "child.log"
     script = CTRL_C.format(here=os.path.dirname(os.path.abspath(__file__)), path=str(path),
                            method=start_method, grace=2.0 * SLOW, backend=limits["backend"])
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env,
+    env = python_env(PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    p = subprocess.Popen(python_argv(script), stdout=subprocess.PIPE, env=env,
                          start_new_session=True)
     deadline = time.monotonic() + 30 * SLOW
     while not (path.exists() and "pid" in path.read_text()):

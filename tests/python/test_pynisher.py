@@ -10,12 +10,13 @@ import pytest
 
 import corral
 import workloads
-from conftest import IN_VM, SLOW, STARTUP, actual_backend, startup
+from conftest import IN_VM, SLOW, STARTUP, actual_backend, python_argv, python_env, skip_forked_memory_under_asan, startup
 
 LIMIT = 256 * workloads.MiB
 
 
 def test_memory_three_times_the_limit_is_memorylimit(limits, start_method):
+    skip_forked_memory_under_asan(start_method)
     with pytest.raises(corral.MemoryLimit) as e:
         corral.call(workloads.alloc, 3 * LIMIT, memory=LIMIT, start_method=start_method,
                     wall_time=60 * SLOW, **limits)
@@ -32,6 +33,7 @@ def test_memory_three_times_the_limit_is_memorylimit(limits, start_method):
 
 
 def test_memory_a_third_of_the_limit_returns(limits, start_method):
+    skip_forked_memory_under_asan(start_method)
     n = LIMIT // 3
     assert corral.call(workloads.alloc, n, memory=LIMIT, start_method=start_method,
                        wall_time=60 * SLOW, **limits) == n
@@ -102,8 +104,9 @@ def mul_spawn(a, b):
 DECORATED = {"fork": mul_fork, "forkserver": mul_forkserver, "spawn": mul_spawn}
 
 
-def test_limit_decorator_every_start_method(start_method):
-    """pynisher's test_limit_decorator (where its pid check is vacuous: it returns None)."""
+def test_limit_decorator_every_start_method(start_method, preload_for_runs):
+    """pynisher's test_limit_decorator (where its pid check is vacuous: it returns None).
+    The spawn child imports this module, and so the extension."""
     value, pid = DECORATED[start_method](6, 7)
     assert value == 42 and pid != os.getpid()
 
@@ -165,8 +168,8 @@ def test_process_count_unprivileged_rlimit(tmp_path):
     # A uid nobody else on the host uses: RLIMIT_NPROC counts all of its processes.
     uid = 40000 + os.getpid() % 20000
     here = os.path.dirname(os.path.abspath(__file__))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), HOME="/")
-    out = subprocess.run([sys.executable, "-c", PROCESS_COUNT.format(here=here)], user=uid, group=uid,
+    env = python_env(PYTHONPATH=os.pathsep.join(p for p in sys.path if p), HOME="/")
+    out = subprocess.run(python_argv(PROCESS_COUNT.format(here=here)), user=uid, group=uid,
                          extra_groups=[], cwd="/", env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          timeout=120 * SLOW)
     text = out.stdout.decode()

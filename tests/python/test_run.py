@@ -5,11 +5,12 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
 import corral
-from conftest import BACKEND, SLOW
+from conftest import BACKEND, SANITIZER_PRELOAD, SLOW, python_argv, python_env
 
 JSON_KEYS = {"status", "exit_code", "signal", "wall_time_s", "cpu_time_s", "user_time_s",
              "system_time_s", "memory_peak_bytes", "oom_kills", "pids_peak", "pids_limit_hits",
@@ -44,6 +45,44 @@ def test_same_fields_as_the_cli(limits):
     assert set(r.json) == set(cli)
     assert set(r.json["evidence"]) == set(cli["evidence"])
     assert (r.status, r.exit_code) == (cli["status"], cli["exit_code"]) == ("exited", 3)
+
+
+def test_a_big_callers_memory_is_not_the_runs(limits):
+    """A caller holding 200 MiB, runs under a 96M limit. Found under ASan, whose quarantine
+    makes the interpreter big: rusage's peak of a command holds its image before exec (the
+    caller's pages: fork copies them, vfork shares them), so `sh -c 'exit 3'` was
+    memory_limit; the fallback's samples counted the PrivatePIDs= init (a copy of the
+    caller that never execs) and a forked function's inherited pages, so `sleep` under
+    PrivatePIDs= and a function that sleeps were stopped as memory_limit."""
+    script = textwrap.dedent("""
+        import json, os, sys, time
+        import corral
+        big = bytearray(200 << 20)
+        for i in range(0, len(big), 4096):
+            big[i] = 1
+        out = [corral.run(["sh", "-c", "exit 3"], memory="96M", backend=sys.argv[1]).json]
+        if os.getuid() == 0:  # PrivatePIDs= needs root
+            out.append(corral.run(["sleep", "0.3"], memory="96M", backend=sys.argv[1],
+                                  properties={"PrivatePIDs": "yes"}).json)
+        if sys.argv[2] != "asan":  # a forked child of ASan cannot map under RLIMIT_DATA
+            def nap():
+                time.sleep(0.3)
+                return 7
+            out.append(corral.call(nap, memory="96M", backend=sys.argv[1], start_method="fork"))
+        print(json.dumps(out))
+    """)
+    out = subprocess.run(python_argv(script, limits["backend"], "asan" if SANITIZER_PRELOAD else "-"),
+                         stdout=subprocess.PIPE, check=True, timeout=60 * SLOW,
+                         env=python_env(PYTHONPATH=os.pathsep.join(p for p in sys.path if p)))
+    results = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    r = results.pop(0)
+    assert (r["status"], r["exit_code"]) == ("exited", 3), r
+    assert r["memory_peak_bytes"] < 96 << 20, r
+    if os.getuid() == 0:
+        r = results.pop(0)
+        assert r["status"] == "ok" and r["memory_peak_bytes"] < 96 << 20, r
+    if not SANITIZER_PRELOAD:
+        assert results.pop(0) == 7
 
 
 def test_strings_and_numbers_mean_the_same(limits):

@@ -19,7 +19,7 @@ import pytest
 
 import corral
 import workloads
-from conftest import IN_VM, SLOW, STARTUP
+from conftest import IN_VM, SLOW, STARTUP, python_argv, python_env
 
 UNPRIVILEGED = 1000 if IN_VM else 65534
 
@@ -140,9 +140,9 @@ def test_connect_as_an_unprivileged_user(service):
     """).format(here=os.path.dirname(os.path.abspath(__file__)), sock=service, wall=60 * SLOW)
     tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="corral-pytest-user-"))
     os.chown(tmp_path, UNPRIVILEGED, UNPRIVILEGED)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), HOME=str(tmp_path),
-               TMPDIR=str(tmp_path))
-    out = subprocess.run([sys.executable, "-c", script], user=UNPRIVILEGED, group=UNPRIVILEGED, extra_groups=[],
+    env = python_env(PYTHONPATH=os.pathsep.join(p for p in sys.path if p), HOME=str(tmp_path),
+                     TMPDIR=str(tmp_path))
+    out = subprocess.run(python_argv(script), user=UNPRIVILEGED, group=UNPRIVILEGED, extra_groups=[],
                          cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          timeout=120 * SLOW)
     shutil.rmtree(tmp_path, ignore_errors=True)

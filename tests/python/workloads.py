@@ -228,27 +228,5 @@ def abort():
     os.abort()
 
 
-# @corral.limit with a policy, for the forkserver (which pickles the function by name: the
-# decorated one must be the module's own)
-_FUNCTION_POLICY = os.path.join(os.environ.get("CR_POLICIES") or os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "policies"), "function")
-_BACKEND = os.environ.get("CORRAL_TEST_BACKEND") or "auto"
-
-
-def _limited(fn):
-    import corral
-    return corral.limit(policy=_FUNCTION_POLICY, start_method="forkserver", backend=_BACKEND)(fn)
-
-
-@_limited
-def limited_parse(text):
-    return text.split()
-
-
-@_limited
-def limited_connect():
-    inet_connect()
-
-
 def getuid():
     return os.getuid()

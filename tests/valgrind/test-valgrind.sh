@@ -38,7 +38,7 @@ vg_check() {
         fi
         # Every fd open at corral's exit must be one it inherited (--track-fds).
         _own=$(sed 's/^==[0-9]*== //' "$_log" | awk '
-                /^Open file descriptor [0-9]+:/ { if (fd != "" && !inh) print fd; fd = $4; sub(/:$/, "", fd); inh = 0; next }
+                /^Open .*(file descriptor|socket) [0-9]+:/ { if (fd != "" && !inh) print fd; fd = $0; sub(/:.*/, "", fd); sub(/.* /, "", fd); inh = 0; next }
                 /<inherited from parent>/ { inh = 1 }
                 END { if (fd != "" && !inh) print fd }')
         [ -z "$_own" ] || fail "valgrind: corral left fds open at exit: $_own"
