@@ -21,8 +21,8 @@
  * mode, without and with a kafel policy equivalent to untrusted's filter (--nsjail-policy,
  * written by bench/isolation-run from `corral policy check`: the names plus every x32
  * number, which kafel can only list one by one), and with the names alone
- * (--nsjail-policy-names: cheaper for kafel to compile; the goal is judged against the
- * cheaper of the two).
+ * (--nsjail-policy-names: cheaper for kafel to compile, but x32 calls pass; the goal is
+ * judged against the first, the same filter, and shown against the second too).
  *
  * Prints two markdown tables: every variant's median and p90 in milliseconds with its
  * ratio to its baseline, then the command rows' cost over the floor: the median over
@@ -266,39 +266,33 @@ int main(int argc, char **argv) {
                        vs[i].command ? "bare exec" : "plain", got, vs[i].failures ? " (some failed)" : "");
         }
 
-        /* What each tool adds to the floor, paired by round; the goal against the cheaper of
-         * nsjail's two filter rows (the harder target). */
-        double nsjail_cost = 0;
-        size_t nsjail_row = NSJAIL_ALL;
-        for (size_t i = NSJAIL_ALL; i <= NSJAIL_NAMES; i++) {
-                if (vs[i].missing)
-                        continue;
-                double cost = quantile(&vs[i], &vs[CMD_BASE], runs, 0.5, NULL);
-                if (nsjail_cost <= 0 || cost < nsjail_cost) {
-                        nsjail_cost = cost;
-                        nsjail_row = i;
-                }
-        }
-        printf("\n| command | cost over the floor (median of per-round differences) | ÷ nsjail with the filter (%s) |\n"
-               "|---|---|---|\n",
-               nsjail_cost > 0 ? (nsjail_row == NSJAIL_NAMES ? "names only, the cheaper row" : "names + x32, the cheaper row") :
-                                 "-");
+        /* What each tool adds to the floor, paired by round. The goal is judged against
+         * nsjail with the same filter (names + x32), and shown against its names-only row
+         * too (not the same filter: x32 calls pass there, but kafel compiles it faster). */
+        double same = vs[NSJAIL_ALL].missing ? 0 : quantile(&vs[NSJAIL_ALL], &vs[CMD_BASE], runs, 0.5, NULL);
+        double names = vs[NSJAIL_NAMES].missing ? 0 : quantile(&vs[NSJAIL_NAMES], &vs[CMD_BASE], runs, 0.5, NULL);
+        printf("\n| command | cost over the floor (median of per-round differences) | ÷ nsjail, same namespaces and filter |\n"
+               "|---|---|---|\n");
         for (size_t i = CMD_BASE + 1; i < n; i++) {
                 if (vs[i].missing) {
                         printf("| %s | - | %s |\n", vs[i].name, vs[i].missing);
                         continue;
                 }
                 double cost = quantile(&vs[i], &vs[CMD_BASE], runs, 0.5, NULL);
-                if (nsjail_cost > 0)
-                        printf("| %s | %.3f ms | %.2f× |\n", vs[i].name, cost * 1e3, cost / nsjail_cost);
+                if (same > 0)
+                        printf("| %s | %.3f ms | %.2f× |\n", vs[i].name, cost * 1e3, cost / same);
                 else
                         printf("| %s | %.3f ms | - |\n", vs[i].name, cost * 1e3);
         }
-        if (nsjail_cost > 0) {
-                double cost = quantile(&vs[CORRAL_UNTRUSTED], &vs[CMD_BASE], runs, 0.5, NULL);
+        double mine = quantile(&vs[CORRAL_UNTRUSTED], &vs[CMD_BASE], runs, 0.5, NULL);
+        if (same > 0) {
                 printf("\nGoal (`untrusted` costs less than half of nsjail with the same namespaces and filter): "
-                       "%.2f× — %s.\n",
-                       cost / nsjail_cost, cost < 0.5 * nsjail_cost ? "met" : "missed");
+                       "%.2f× — %s.", mine / same, mine < 0.5 * same ? "met" : "missed");
+                if (names > 0)
+                        printf(" Against nsjail's names-only filter row (x32 calls not denied: not the same "
+                               "filter, but cheaper for kafel): %.2f× — %s.",
+                               mine / names, mine < 0.5 * names ? "would be met" : "would be missed");
+                printf("\n");
         } else {
                 printf("\nGoal (`untrusted` costs less than half of nsjail with the same namespaces and filter): "
                        "not measured (%s).\n", vs[NSJAIL_ALL].missing);
