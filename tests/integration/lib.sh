@@ -290,6 +290,19 @@ cr_wait_bg() {
         cr_collect
 }
 
+# wait_procs GROUP [empty]: wait up to 5*slow s until GROUP's cgroup.procs lists a process
+# (or, with "empty", none); 0 when it does. (cgroupfs files have size 0: read them.)
+wait_procs() {
+        _i=0
+        while [ $_i -lt $((50 * CR_SLOW)) ]; do
+                _p=$(cat "$1/cgroup.procs" 2>/dev/null)
+                if [ "${2:-}" = empty ]; then [ -z "$_p" ] && return 0; else [ -n "$_p" ] && return 0; fi
+                sleep 0.1
+                _i=$((_i + 1))
+        done
+        return 1
+}
+
 # wait_for_file FILE [SECONDS]: 0 once FILE exists, 1 after SECONDS (default 10*slow).
 wait_for_file() {
         _limit=${2:-$((10 * CR_SLOW))}

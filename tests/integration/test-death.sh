@@ -174,13 +174,7 @@ EOS
                         "$CORRAL" "$CR_BACKEND" "$P/cr-exit" $((nspid - 1)) </dev/null >"$T_DIR/stdout" 2>"$T_DIR/stderr" &
                 bg=$!
                 g=$DB/run-$nspid.0
-                _i=0
-                # (cgroupfs files have size 0: read them)
-                while [ -z "$(cat "$g/cgroup.procs" 2>/dev/null)" ] && [ $_i -lt $((50 * CR_SLOW)) ]; do
-                        sleep 0.1
-                        _i=$((_i + 1))
-                done
-                if [ -z "$(cat "$g/cgroup.procs" 2>/dev/null)" ]; then
+                if ! wait_procs "$g"; then
                         fail "the namespaced corral's run never appeared in $g: $(cat "$T_DIR/stderr")"
                 elif kill -0 "$nspid" 2>/dev/null; then
                         fail "pid $nspid exists here: cannot make the case (run again)"

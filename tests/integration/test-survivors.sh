@@ -109,22 +109,13 @@ else
         # (before the fix it read cgroup.events' ENODEV for ever at 100% CPU)
         cr_run_bg -t "$((60 * CR_SLOW))s" -- "$P/cr-exit" --sleep 600
         g=$CR_CG_BASE/run-$CR_BG_PID.0
-        _i=0
-        while [ -z "$(cat "$g/cgroup.procs" 2>/dev/null)" ] && [ $_i -lt $((50 * CR_SLOW)) ]; do
-                sleep 0.1
-                _i=$((_i + 1))
-        done
-        if [ -z "$(cat "$g/cgroup.procs" 2>/dev/null)" ]; then
+        if ! wait_procs "$g"; then
                 fail "the run never appeared in $g"
                 kill -9 "$CR_BG_PID" 2>/dev/null
         else
                 kill -STOP "$CR_BG_PID"
                 echo 1 >"$g/cgroup.kill"
-                _i=0
-                while [ -n "$(cat "$g/cgroup.procs" 2>/dev/null)" ] && [ $_i -lt $((50 * CR_SLOW)) ]; do
-                        sleep 0.1
-                        _i=$((_i + 1))
-                done
+                wait_procs "$g" empty || fail "$g still has processes after cgroup.kill"
                 rmdir "$g" || fail "could not remove $g"
                 kill -CONT "$CR_BG_PID"
                 cr_wait_bg $((10 * CR_SLOW))
