@@ -14,6 +14,8 @@
 #define NS_WHY_MAX 256
 #define NS_MAX_MOUNTS 48
 #define NS_ID_MAP_MAX 48
+#define NS_MAX_HOST_RO 16
+#define NS_HOST_RO_PATH_MAX 256
 
 typedef enum ns_mount_op {
         NS_MOUNT_PRIVATE,      /* / and below: no propagation either way */
@@ -47,6 +49,11 @@ typedef struct ns_plan {
         char gid_map[NS_ID_MAP_MAX];
         unsigned n_mounts;
         ns_mount mounts[NS_MAX_MOUNTS];
+        /* ProtectSystem=strict: the mounts below /dev, /proc and /sys that the host has
+         * read-only, read-only again after those three are made writable (NS_MOUNT_RO ops
+         * at the end of mounts[] point here) */
+        unsigned n_host_ro;
+        char host_ro[NS_MAX_HOST_RO][NS_HOST_RO_PATH_MAX];
 } ns_plan;
 
 /*

@@ -14,7 +14,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 17
+plan 18
 
 POL=${CR_POLICIES:-$CR_ROOT/policies}
 CORRAL_POLICY_PATH=$POL
@@ -22,7 +22,7 @@ export CORRAL_POLICY_PATH
 H=$P/cr-hostile
 
 if [ "$(id -u)" != 0 ]; then
-        for i in $(seq 1 17); do skip "isolation point $i" "needs root (namespaces)"; done
+        for i in $(seq 1 18); do skip "isolation point $i" "needs root (namespaces)"; done
         finish
 fi
 
@@ -103,6 +103,30 @@ expect_json 'status == ok' 'enforcement.protect_system == mount-ns' 'enforcement
 [ -e "$RWDIR/f" ] || fail "$RWDIR/f was not written through ReadWritePaths="
 [ -e "$RWDIR.x" ] && fail "$RWDIR.x was written next to it, under ProtectSystem=strict"
 rm -rf "$RWDIR" "$RWDIR.x" /dev/shm/corral-isolation.$$
+end
+
+# As a container's /proc/sys is: read-only below /proc, in a mount namespace of the
+# test's own (the host's mounts are not touched). The writable-again step of /proc must not
+# make it writable (it did: strict cleared read-only recursively).
+begin "ProtectSystem=strict: a mount below /proc that the host has read-only stays read-only in the run"
+printf '%s\n' '#!/bin/sh' \
+        'mount --bind /proc/sys/kernel /proc/sys/kernel && mount -o remount,bind,ro /proc/sys/kernel && exec "$@"' \
+        >"$T_DIR/ro-wrap"
+chmod +x "$T_DIR/ro-wrap"
+if unshare -m --propagation private "$T_DIR/ro-wrap" true 2>/dev/null; then
+        CR_WRAP="unshare -m --propagation private $T_DIR/ro-wrap"
+        cr_run -p ProtectSystem=strict -- /bin/sh -c 'awk "\$5 == \"/proc/sys/kernel\" {print \$6}" /proc/self/mountinfo'
+        CR_WRAP=
+        expect_exit 0
+        expect_json 'status == ok'
+        opts=$(head -n 1 "$T_DIR/stdout")
+        case $opts in
+        ro,* | ro) ;;
+        *) fail "/proc/sys/kernel in the run: '$opts', expected read-only as outside" ;;
+        esac
+else
+        fail "cannot make a read-only bind mount in a private mount namespace here (unshare -m)"
+fi
 end
 
 LEFT=/tmp/corral-isolation-left.$$
