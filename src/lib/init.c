@@ -143,10 +143,9 @@ int init_start(int errfd, const spawn_credentials *creds, bool userns, int (*pid
         /* pid 2 runs on in our memory until its exec (clone-vm.c): no copy of corral's page
          * tables for a process that only execs. s stays valid: this frame never returns. */
         pid2_start s = { .mask = old, .fn = pid2_fn, .arg = pid2_arg };
-        struct {
-                uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
-        } args = { .exit_signal = SIGCHLD }; /* clone3's first version: 64 bytes */
-        pid = pid2_fn ? clone_vm_start(&args, sizeof args, pid2_run, &s) : -ENOSYS;
+        struct clone_args args = { .exit_signal = SIGCHLD };
+        /* the kernel reads clone3's first version (64 bytes): all this needs */
+        pid = pid2_fn ? clone_vm_start(&args, CLONE_ARGS_SIZE_VER0, pid2_run, &s) : -ENOSYS;
         if (pid == -ENOSYS) {
                 pid = syscall(SYS_clone, (unsigned long) SIGCHLD, 0UL, 0UL, 0UL, 0UL);
                 if (pid < 0)
