@@ -40,7 +40,6 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <linux/futex.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -159,11 +158,10 @@ int init_start(int errfd, const spawn_credentials *creds, bool userns, int (*pid
         /* the kernel zeroes it and wakes us when pid 2 execs or dies (its mm_release) */
         uint32_t in_our_mm = 1;
         bool shared = false;
-        struct {
-                uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
-        } args = { .flags = CLONE_CHILD_CLEARTID, .child_tid = (uintptr_t) &in_our_mm,
-                   .exit_signal = SIGCHLD }; /* clone3's first version: 64 bytes */
-        pid = pid2_fn ? clone_vm_start(&args, sizeof args, pid2_run, &s) : -ENOSYS;
+        struct clone_args args = { .flags = CLONE_CHILD_CLEARTID, .child_tid = (uintptr_t) &in_our_mm,
+                                   .exit_signal = SIGCHLD };
+        /* the kernel reads clone3's first version (64 bytes): all this needs */
+        pid = pid2_fn ? clone_vm_start(&args, CLONE_ARGS_SIZE_VER0, pid2_run, &s) : -ENOSYS;
         if (pid == -ENOSYS) {
                 pid = syscall(SYS_clone, (unsigned long) SIGCHLD, 0UL, 0UL, 0UL, 0UL);
                 if (pid < 0)
