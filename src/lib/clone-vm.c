@@ -23,13 +23,6 @@
 #include "clone-vm.h"
 #include "macro.h"
 
-#ifndef CLONE_VM
-#define CLONE_VM 0x00000100
-#endif
-#ifndef CLONE_VFORK
-#define CLONE_VFORK 0x00004000
-#endif
-
 /* The set-up plan is a loop over a few system calls; 64 KiB is far more than it needs,
  * and the page below it is a guard, so an overflow faults instead of writing our memory. */
 #define CHILD_STACK (64 * 1024)
@@ -38,13 +31,11 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-/* struct clone_args up to the stack fields, the only ones touched here */
-struct clone_vm_args {
-        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size;
-};
+/* The part of struct clone_args touched here: up to the stack fields. */
+#define CLONE_VM_ARGS_MIN (offsetof(struct clone_args, stack_size) + sizeof(uint64_t))
 
-/* long clone_vm_syscall(void *args, size_t size, int (*fn)(void *), void *arg) */
-long clone_vm_syscall(void *args, size_t size, int (*fn)(void *), void *arg);
+/* long clone_vm_syscall(struct clone_args *args, size_t size, int (*fn)(void *), void *arg) */
+long clone_vm_syscall(struct clone_args *args, size_t size, int (*fn)(void *), void *arg);
 
 /* AddressSanitizer tracks the child's stack frames in shadow memory it shares with us and
  * never sees them end (the child execs): the next mapping at that address would inherit
@@ -98,13 +89,12 @@ __asm__(".text\n"
 #define HAVE_TRAMPOLINE 1
 #endif
 
-static int clone_vm(void *args, size_t size, int (*fn)(void *arg), void *arg, bool vfork) {
+static int clone_vm(struct clone_args *args, size_t size, int (*fn)(void *arg), void *arg, bool vfork) {
 #ifndef HAVE_TRAMPOLINE
         (void) args, (void) size, (void) fn, (void) arg, (void) vfork;
         return -ENOSYS;
 #else
-        struct clone_vm_args *a = args;
-        if (size < sizeof *a)
+        if (size < CLONE_VM_ARGS_MIN)
                 return -EINVAL;
 
         char *stack = mmap(NULL, GUARD + CHILD_STACK, PROT_READ | PROT_WRITE,
@@ -116,9 +106,9 @@ static int clone_vm(void *args, size_t size, int (*fn)(void *arg), void *arg, bo
                 (void) munmap(stack, GUARD + CHILD_STACK);
                 return r;
         }
-        a->flags |= CLONE_VM | (vfork ? CLONE_VFORK : 0);
-        a->stack = (uintptr_t) (stack + GUARD);
-        a->stack_size = CHILD_STACK;
+        args->flags |= CLONE_VM | (vfork ? CLONE_VFORK : 0);
+        args->stack = (uintptr_t) (stack + GUARD);
+        args->stack_size = CHILD_STACK;
 
         sigset_t all, old;
         sigfillset(&all);
@@ -135,10 +125,10 @@ static int clone_vm(void *args, size_t size, int (*fn)(void *arg), void *arg, bo
 #endif
 }
 
-int clone_vm_run(void *args, size_t size, int (*fn)(void *arg), void *arg) {
+int clone_vm_run(struct clone_args *args, size_t size, int (*fn)(void *arg), void *arg) {
         return clone_vm(args, size, fn, arg, true);
 }
 
-int clone_vm_start(void *args, size_t size, int (*fn)(void *arg), void *arg) {
+int clone_vm_start(struct clone_args *args, size_t size, int (*fn)(void *arg), void *arg) {
         return clone_vm(args, size, fn, arg, false);
 }

@@ -38,21 +38,12 @@
 #include "isolation.h"
 #include "spawn.h"
 
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
-#endif
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
 
-/* struct clone_args as of Linux 5.7 (CLONE_INTO_CGROUP) */
-struct spawn_clone_args {
-        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-                set_tid_size, cgroup;
-};
+/* clone3 is told of struct clone_args as of Linux 5.7 (up to cgroup: CLONE_INTO_CGROUP) */
+_Static_assert(sizeof(struct clone_args) == CLONE_ARGS_SIZE_VER2, "struct clone_args is not 5.7's");
 
 int spawn_resolve(const char *name, char **ret_path) {
         return spawn_resolve_in(name, NULL, ret_path);
@@ -119,8 +110,8 @@ static int vm_child_run(void *arg) {
 
 /* clone3's arguments for a command: a pidfd into *pidfd, no exit signal, straight into
  * the run group when there is one, and the namespaces only clone can make. */
-static struct spawn_clone_args command_clone_args(const spawn_request *req, int *pidfd) {
-        struct spawn_clone_args args = {
+static struct clone_args command_clone_args(const spawn_request *req, int *pidfd) {
+        struct clone_args args = {
                 .flags = CLONE_PIDFD | spawn_ns_flags(req),
                 .pidfd = (uintptr_t) pidfd,
                 .exit_signal = 0,
@@ -160,7 +151,7 @@ static int clone3_vm_into(const spawn_request *req, const setup_plan *plan, int 
         if (req->fn || (req->iso && req->iso->ns) || !small_enough_to_share())
                 return 0;
         int pidfd = -1;
-        struct spawn_clone_args args = command_clone_args(req, &pidfd);
+        struct clone_args args = command_clone_args(req, &pidfd);
         vm_child c = { .plan = plan, .pipefd = { pipefd[0], pipefd[1] }, .joined = req->cgroup_fd >= 0 };
         int pid = clone_vm_run(&args, sizeof args, vm_child_run, &c);
         if (pid <= 0)
@@ -172,7 +163,7 @@ static int clone3_vm_into(const spawn_request *req, const setup_plan *plan, int 
 
 static int clone3_into(const spawn_request *req, int *ret_pidfd, bool *ret_joined) {
         int pidfd = -1;
-        struct spawn_clone_args args = command_clone_args(req, &pidfd);
+        struct clone_args args = command_clone_args(req, &pidfd);
         long pid = syscall(SYS_clone3, &args, sizeof args);
         if (pid < 0)
                 return negative_errno();
