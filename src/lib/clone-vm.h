@@ -26,7 +26,9 @@ int clone_vm_run(struct clone_args *args, size_t size, int (*fn)(void *arg), voi
 /*
  * The same child, but we do not sleep: fn runs beside us, in our memory, until it execs.
  * Its stack is never given back (it is the child's until its exec), and nothing of ours
- * that it reads may change meanwhile; errno is shared with the calling thread. For the
- * pid-namespace init (init.c), which only waits and outlives the child's exec.
+ * that it reads may change meanwhile. It also shares the calling thread's TLS (errno, and
+ * whatever else glibc keeps per thread), so the caller must not run C code beside it:
+ * for the pid-namespace init (init.c), which sleeps until the child has exec'd or died
+ * (CLONE_CHILD_CLEARTID in args) and outlives it.
  */
 int clone_vm_start(struct clone_args *args, size_t size, int (*fn)(void *arg), void *arg);

@@ -7,8 +7,9 @@
  * no handler for (SIGTERM from the grace period would do nothing) and orphans pile up as
  * zombies. So pid 1 stays corral's: it starts pid 2, which goes on with the set-up plan and
  * execs the program (sharing pid 1's memory until then, on a stack of its own: clone-vm.c;
- * no copy of corral's page tables for a process that only execs), and pid 1 only waits — it forwards every signal it gets
- * to pid 2, reaps every orphan, and when pid 2 ends it writes pid 2's wait status on the
+ * no copy of corral's page tables for a process that only execs), and pid 1 only waits — it
+ * forwards every signal it gets to pid 2, reaps every orphan, and when pid 2 ends it writes
+ * pid 2's wait status on the
  * report pipe (SPAWN_STEP_PIDNS_EXIT: the parent reads the run's real status there,
  * since an init cannot die of most signals) and exits. Its exit makes the kernel kill
  * everything left in the namespace; its PR_SET_PDEATHSIG makes corral's death do the same.
@@ -20,8 +21,19 @@
  * starting pid 2 it drops them: not dumpable, the run's uid and gid (then PR_SET_PDEATHSIG
  * again: a uid change clears it), no capabilities; pid 2 waits for that (a futex in their
  * shared memory) before it goes on. Nothing of a run runs beside an init with more than
- * the run. pid 1 and pid 2 share errno until pid 2's exec: only the number a failure
- * reports could be the other's.
+ * the run.
+ *
+ * In one memory, pid 1 and pid 2 never run at the same time: they share the thread's TLS
+ * (errno, everything of glibc's that is per thread), and pid 1's sigtimedwait() failing
+ * with EINTR (a SIGSTOP and SIGCONT of it) would write errno under a set-up step that is
+ * about to report its own. pid 2 sleeps in the kernel until pid 1 has dropped its
+ * privileges and woken it; pid 1 then sleeps until pid 2 has left its memory, by exec or
+ * by death, which the kernel signals by zeroing a word of pid 1's and waking it
+ * (CLONE_CHILD_CLEARTID, in mm_release), and only then starts serving. Neither futex wait
+ * returns an error in between (no handler runs: every signal is blocked; a stop restarts
+ * it). Signals that reach pid 1 in the meantime stay pending; it forwards them to the
+ * program from its first instruction. A set-up failure of pid 2 is written by pid 2 and
+ * its exit status by pid 1, as always.
  *
  * Between clone and exec: async-signal-safe system calls only, no allocation.
  */
@@ -143,7 +155,11 @@ int init_start(int errfd, const spawn_credentials *creds, bool userns, int (*pid
         /* pid 2 runs on in our memory until its exec (clone-vm.c): no copy of corral's page
          * tables for a process that only execs. s stays valid: this frame never returns. */
         pid2_start s = { .mask = old, .fn = pid2_fn, .arg = pid2_arg };
-        struct clone_args args = { .exit_signal = SIGCHLD };
+        /* the kernel zeroes it and wakes us when pid 2 execs or dies (its mm_release) */
+        uint32_t in_our_mm = 1;
+        bool shared = false;
+        struct clone_args args = { .flags = CLONE_CHILD_CLEARTID, .child_tid = (uintptr_t) &in_our_mm,
+                                   .exit_signal = SIGCHLD };
         /* the kernel reads clone3's first version (64 bytes): all this needs */
         pid = pid2_fn ? clone_vm_start(&args, CLONE_ARGS_SIZE_VER0, pid2_run, &s) : -ENOSYS;
         if (pid == -ENOSYS) {
@@ -158,6 +174,8 @@ int init_start(int errfd, const spawn_credentials *creds, bool userns, int (*pid
                 }
         } else if (pid < 0)
                 return (int) -pid;
+        else
+                shared = true;
         int err = drop_privileges(creds, userns);
         if (err) {
                 /* pid 2 must not run under an init that kept privilege: end both */
@@ -169,5 +187,10 @@ int init_start(int errfd, const spawn_credentials *creds, bool userns, int (*pid
         serve_prepare(errfd); /* before pid 2 goes on: the program sees the init it will have */
         __atomic_store_n(&s.dropped, 1, __ATOMIC_RELEASE);
         (void) syscall(SYS_futex, &s.dropped, FUTEX_WAKE, 1, NULL, NULL, 0);
+        /* pid 2 runs in our memory now: we touch nothing until it has left it. The
+         * kernel's wake is a shared futex's (no FUTEX_PRIVATE_FLAG). */
+        uint32_t v;
+        while (shared && (v = __atomic_load_n(&in_our_mm, __ATOMIC_ACQUIRE)) != 0)
+                (void) syscall(SYS_futex, &in_our_mm, FUTEX_WAIT, v, NULL, NULL, 0);
         serve((pid_t) pid, errfd);
 }
