@@ -3,8 +3,8 @@
  * cgroup v2 for corral: find the base under which run groups may be created, create
  * one transient group per run, configure, watch, signal, kill, read and remove it.
  *
- * Kernel interfaces: /proc/self/mountinfo, /proc/self/cgroup, cgroupfs files
- * (cgroup.controllers, cgroup.subtree_control, cgroup.events, cgroup.procs,
+ * Kernel interfaces: /proc/self/cgroup, /proc/self/mountinfo (read by mountinfo.c), cgroupfs
+ * files (cgroup.controllers, cgroup.subtree_control, cgroup.events, cgroup.procs,
  * cgroup.kill, cpu.stat, memory.*, pids.*). Groups with controllers are created by
  * libcgroup (2.0.2), which has no cgroup.kill, notifications, dirfds nor
  * controller-less groups: those use cgroupfs directly, always through openat() on a
@@ -31,6 +31,7 @@
 #include "dlopen.h"
 #include "fileio.h"
 #include "macro.h"
+#include "mountinfo.h"
 
 struct cg_base {
         char *mount;    /* where cgroup2 is mounted */
@@ -82,90 +83,29 @@ static bool word_in(const char *list, const char *word) {
         return false;
 }
 
-/* /proc/self/mountinfo in one buffer: read(2) rather than stdio, whose first use costs a
- * fresh process (the CLI) more than the parsing (~20 us here). */
-static int read_mountinfo(char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        size_t cap = 16384, len = 0;
-        _cleanup_free_ char *buf = malloc(cap);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                if (cap - len < 4096) {
-                        char *bigger = realloc(buf, cap * 2);
-                        if (!bigger)
-                                return -ENOMEM;
-                        buf = bigger;
-                        cap *= 2;
-                }
-                ssize_t n = read(fd, buf + len, cap - len - 1);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return negative_errno();
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = '\0';
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
-}
-
-/* The n-th space-separated field of line (0-based) into out; false if absent or too long. */
-static bool mountinfo_field(const char *line, const char *eol, int n, char *out, size_t size) {
-        const char *p = line;
-        for (int i = 0; i < n; i++) {
-                p = memchr(p, ' ', (size_t) (eol - p));
-                if (!p)
-                        return false;
-                p++;
-        }
-        const char *e = memchr(p, ' ', (size_t) (eol - p));
-        size_t len = (size_t) ((e ? e : eol) - p);
-        if (len == 0 || len >= size)
-                return false;
-        memcpy(out, p, len);
-        out[len] = '\0';
-        return true;
-}
-
 /*
  * The cgroup2 mount this process sees: prefer /sys/fs/cgroup (unified layout), else the
  * first one (hybrid layouts mount it at /sys/fs/cgroup/unified).
  */
 static int find_mount_uncached(char **ret_mount, char **ret_root, bool *ret_ro) {
-        _cleanup_free_ char *info = NULL, *best = NULL, *best_root = NULL;
+        _cleanup_(mountinfo_done) mountinfo info = {};
+        _cleanup_free_ char *best = NULL, *best_root = NULL;
         bool best_ro = false;
-        size_t len;
-        int r = read_mountinfo(&info, &len);
+        mountinfo_entry e;
+        int r = mountinfo_read(&info);
         if (r < 0)
                 return r;
 
-        for (char *line = info, *eol; line < info + len; line = eol + 1) {
-                eol = memchr(line, '\n', (size_t) (info + len - line));
-                if (!eol)
-                        eol = info + len;
-                *eol = '\0';
-                char root[512], point[512], opts[256];
-                if (!strstr(line, " - cgroup2 "))
-                        continue;
-                if (!mountinfo_field(line, eol, 3, root, sizeof root) ||
-                    !mountinfo_field(line, eol, 4, point, sizeof point) ||
-                    !mountinfo_field(line, eol, 5, opts, sizeof opts))
-                        continue;
-                if (best && strcmp(point, "/sys/fs/cgroup") != 0)
+        while (mountinfo_next(&info, "cgroup2", &e)) {
+                if (best && strcmp(e.point, "/sys/fs/cgroup") != 0)
                         continue;
                 free(best);
                 free(best_root);
-                best = strdup(point);
-                best_root = strdup(root);
+                best = strdup(e.point);
+                best_root = strdup(e.root);
                 if (!best || !best_root)
                         return -ENOMEM;
-                best_ro = word_in(opts, "ro");
+                best_ro = e.ro;
         }
         if (!best)
                 return -ENOENT;

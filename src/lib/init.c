@@ -33,7 +33,9 @@
  * returns an error in between (no handler runs: every signal is blocked; a stop restarts
  * it). Signals that reach pid 1 in the meantime stay pending; it forwards them to the
  * program from its first instruction. A set-up failure of pid 2 is written by pid 2 and
- * its exit status by pid 1, as always.
+ * its exit status by pid 1, as always. Where pid 2 is a fork instead (sanitized builds,
+ * clone3 refused, other architectures), a socket pair gives the same order: pid 2 reads
+ * pid 1's byte before it goes on, pid 1 reads EOF once pid 2's close-on-exec end is gone.
  *
  * Between clone and exec: async-signal-safe system calls only, no allocation.
  */
@@ -45,6 +47,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,11 +61,19 @@ static long raw_sigmask(int how, const uint64_t *set, uint64_t *old) {
         return syscall(SYS_rt_sigprocmask, how, set, old, sizeof(uint64_t));
 }
 
-/* pid 1 holds nothing the run needs: only the report pipe stays open. */
-static void serve_prepare(int errfd) {
-        if (errfd > 0)
-                (void) syscall(SYS_close_range, 0U, (unsigned) errfd - 1, 0U);
-        (void) syscall(SYS_close_range, (unsigned) errfd + 1, ~0U, 0U);
+/* pid 1 holds nothing the run needs: only the report pipe stays open (and, until pid 2's
+ * exec, the fork path's socket: keep, or -1). */
+static void serve_prepare(int errfd, int keep) {
+        int fds[2] = { errfd < keep ? errfd : keep, errfd < keep ? keep : errfd };
+        unsigned from = 0;
+        for (int i = 0; i < 2; i++) {
+                if (fds[i] < 0)
+                        continue;
+                if ((unsigned) fds[i] > from)
+                        (void) syscall(SYS_close_range, from, (unsigned) fds[i] - 1, 0U);
+                from = (unsigned) fds[i] + 1;
+        }
+        (void) syscall(SYS_close_range, from, ~0U, 0U);
         (void) prctl(PR_SET_NAME, "corral-init", 0, 0, 0);
 }
 
@@ -146,6 +157,7 @@ static int pid2_run(void *arg) {
 int init_start(int errfd, const spawn_credentials *creds, bool userns, int (*pid2_fn)(void *arg), void *pid2_arg) {
         uint64_t all = ~UINT64_C(0), old = 0;
         long pid;
+        int err;
 
         if (getpid() != 1)
                 return ENOTSUP; /* not cloned into a new pid namespace (an old kernel's fork fallback) */
@@ -162,21 +174,39 @@ int init_start(int errfd, const spawn_credentials *creds, bool userns, int (*pid
                                    .exit_signal = SIGCHLD };
         /* the kernel reads clone3's first version (64 bytes): all this needs */
         pid = pid2_fn ? clone_vm_start(&args, CLONE_ARGS_SIZE_VER0, pid2_run, &s) : -ENOSYS;
+        /* Without shared memory (a fork), the same two waits go through a socket pair:
+         * pid 1 sends a byte once it has dropped its privileges, and reads EOF once pid 2
+         * has closed its end, which is close-on-exec. */
+        int sv[2] = { -1, -1 };
         if (pid == -ENOSYS) {
-                pid = syscall(SYS_clone, (unsigned long) SIGCHLD, 0UL, 0UL, 0UL, 0UL);
-                if (pid < 0)
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                         return errno;
+                pid = syscall(SYS_clone, (unsigned long) SIGCHLD, 0UL, 0UL, 0UL, 0UL);
+                if (pid < 0) {
+                        err = errno;
+                        (void) close(sv[0]);
+                        (void) close(sv[1]);
+                        return err;
+                }
                 if (pid == 0) {
+                        char b;
+                        (void) close(sv[0]);
+                        ssize_t n;
+                        while ((n = read(sv[1], &b, 1)) < 0 && errno == EINTR)
+                                ;
+                        if (n != 1)
+                                syscall(SYS_exit_group, 127); /* pid 1 is gone */
                         /* pid 2: the rest of the plan, then the program, with the mask it had. */
                         if (raw_sigmask(SIG_SETMASK, &old, NULL) < 0)
                                 return errno;
                         return 0;
                 }
+                (void) close(sv[1]);
         } else if (pid < 0)
                 return (int) -pid;
         else
                 shared = true;
-        int err = drop_privileges(creds, userns);
+        err = drop_privileges(creds, userns);
         if (err) {
                 /* pid 2 must not run under an init that kept privilege: end both */
                 spawn_failure f = { SPAWN_STEP_PIDNS_INIT, err, 0 };
@@ -184,13 +214,21 @@ int init_start(int errfd, const spawn_credentials *creds, bool userns, int (*pid
                 ssize_t _unused_ n = write(errfd, &f, sizeof f);
                 _exit(127);
         }
-        serve_prepare(errfd); /* before pid 2 goes on: the program sees the init it will have */
-        __atomic_store_n(&s.dropped, 1, __ATOMIC_RELEASE);
-        (void) syscall(SYS_futex, &s.dropped, FUTEX_WAKE, 1, NULL, NULL, 0);
-        /* pid 2 runs in our memory now: we touch nothing until it has left it. The
-         * kernel's wake is a shared futex's (no FUTEX_PRIVATE_FLAG). */
-        uint32_t v;
-        while (shared && (v = __atomic_load_n(&in_our_mm, __ATOMIC_ACQUIRE)) != 0)
-                (void) syscall(SYS_futex, &in_our_mm, FUTEX_WAIT, v, NULL, NULL, 0);
+        serve_prepare(errfd, sv[0]); /* before pid 2 goes on: the program sees the init it will have */
+        if (shared) {
+                __atomic_store_n(&s.dropped, 1, __ATOMIC_RELEASE);
+                (void) syscall(SYS_futex, &s.dropped, FUTEX_WAKE, 1, NULL, NULL, 0);
+                /* pid 2 runs in our memory now: we touch nothing until it has left it. The
+                 * kernel's wake is a shared futex's (no FUTEX_PRIVATE_FLAG). */
+                uint32_t v;
+                while ((v = __atomic_load_n(&in_our_mm, __ATOMIC_ACQUIRE)) != 0)
+                        (void) syscall(SYS_futex, &in_our_mm, FUTEX_WAIT, v, NULL, NULL, 0);
+        } else {
+                char b = 0;
+                if (send(sv[0], &b, 1, MSG_NOSIGNAL) == 1) /* else pid 2 is gone */
+                        while (read(sv[0], &b, 1) < 0 && errno == EINTR)
+                                ;
+                (void) close(sv[0]);
+        }
         serve((pid_t) pid, errfd);
 }

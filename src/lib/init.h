@@ -9,12 +9,13 @@ struct spawn_credentials;
 /*
  * In the child, which must be pid 1 of a new pid namespace: start pid 2, which goes on
  * with the set-up and execs the program. With pid2_fn, pid 2 shares our memory on a stack
- * of its own (clone-vm.c) and runs pid2_fn(pid2_arg), which execs or exits, once pid 1 has
- * dropped its privileges, and pid 1 sleeps until it has (they share one TLS: errno);
- * where that is not available (sanitized builds, other
- * architectures) or pid2_fn is NULL, a fork, and 0 returns in pid 2. An errno on failure.
- * pid 1 never returns: it forwards signals to pid 2, reaps, writes pid 2's wait status
- * on errfd as a SPAWN_STEP_PIDNS_EXIT record when pid 2 ends, and exits.
+ * of its own (clone-vm.c) and runs pid2_fn(pid2_arg), which execs or exits; where that is
+ * not available (sanitized builds, clone3 refused, other architectures) or pid2_fn is
+ * NULL, a fork, and 0 returns in pid 2. An errno on failure. Either way pid 2 goes on only
+ * once pid 1 has dropped its privileges, and pid 1 serves only once pid 2 has exec'd or
+ * died (in one memory they share one TLS: errno): it forwards signals to pid 2, reaps,
+ * writes pid 2's wait status on errfd as a SPAWN_STEP_PIDNS_EXIT record when pid 2 ends,
+ * and exits. pid 1 never returns.
  *
  * pid 1 needs no privilege after the fork, so it gives it up at once: with creds (the
  * run's user: corrald's caller, User=, DynamicUser=) it becomes that user, as pid 2 will;

@@ -46,6 +46,7 @@
 
 #include "fileio.h"
 #include "macro.h"
+#include "mountinfo.h"
 #include "namespace.h"
 
 #ifndef MOUNT_ATTR_RDONLY
@@ -238,20 +239,6 @@ static bool writable(const char *path) {
         return statvfs(path, &sv) == 0 && !(sv.f_flag & ST_RDONLY);
 }
 
-/* mountinfo escapes a space, tab, newline and backslash as \ooo: undo it */
-static void unescape_octal(char *s) {
-        char *w = s;
-        for (const char *r = s; *r;) {
-                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
-                    r[3] <= '7') {
-                        *w++ = (char) ((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-                        r += 4;
-                } else
-                        *w++ = *r++;
-        }
-        *w = '\0';
-}
-
 static bool below_api_fs(const char *path) {
         static const char *const api[] = { "/dev", "/proc", "/sys" };
         for (size_t i = 0; i < ELEMENTSOF(api); i++) {
@@ -266,38 +253,34 @@ static bool below_api_fs(const char *path) {
  * ProtectSystem=strict makes everything read-only, then /dev, /proc and /sys writable again,
  * recursively: a mount below them that the host has read-only (a container's /proc/sys)
  * would come out writable. So each such mount, as this process sees it now, is made
- * read-only again at the end of the plan. More of them than the plan holds is an error:
- * never a run with less protection than its host.
+ * read-only again at the end of the plan. More of them than the plan holds, or a path
+ * longer than its slot, is an error: never a run with less protection than its host.
  */
 static int keep_host_readonly(ns_plan *plan, char *why) {
-        FILE *f = fopen("/proc/self/mountinfo", "re");
-        if (!f)
-                return why_fail(why, -errno, "ProtectSystem=strict: cannot read /proc/self/mountinfo: %s",
-                                strerror(errno));
-        char *line = NULL;
-        size_t cap = 0;
-        int r = 0;
-        while (r >= 0 && getline(&line, &cap, f) > 0) {
-                char point[NS_HOST_RO_PATH_MAX], opts[256];
-                if (sscanf(line, "%*s %*s %*s %*s %255s %255s", point, opts) != 2)
+        _cleanup_(mountinfo_done) mountinfo info = {};
+        mountinfo_entry e;
+        int r = mountinfo_read(&info);
+        if (r < 0)
+                return why_fail(why, r, "ProtectSystem=strict: cannot read /proc/self/mountinfo: %s", strerror(-r));
+        while (mountinfo_next(&info, NULL, &e)) {
+                if (!e.ro || !below_api_fs(e.point))
                         continue;
-                unescape_octal(point);
-                bool ro = strncmp(opts, "ro", 2) == 0 && (opts[2] == ',' || opts[2] == '\0');
-                if (!ro || !below_api_fs(point))
-                        continue;
-                if (plan->n_host_ro >= NS_MAX_HOST_RO) {
-                        r = why_fail(why, -E2BIG,
-                                     "ProtectSystem=strict: more than %d read-only mounts below /dev, /proc, /sys",
-                                     NS_MAX_HOST_RO);
-                        break;
-                }
+                if (plan->n_host_ro >= NS_MAX_HOST_RO)
+                        return why_fail(why, -E2BIG,
+                                        "ProtectSystem=strict: more than %d read-only mounts below /dev, /proc, /sys",
+                                        NS_MAX_HOST_RO);
+                size_t n = strlen(e.point);
+                if (n >= NS_HOST_RO_PATH_MAX)
+                        return why_fail(why, -ENAMETOOLONG,
+                                        "ProtectSystem=strict: read-only mount %.64s...: path longer than %d bytes",
+                                        e.point, NS_HOST_RO_PATH_MAX - 1);
                 char *slot = plan->host_ro[plan->n_host_ro++];
-                snprintf(slot, NS_HOST_RO_PATH_MAX, "%s", point);
+                memcpy(slot, e.point, n + 1);
                 r = add(plan, NS_MOUNT_RO, slot, why);
+                if (r < 0)
+                        return r;
         }
-        free(line);
-        fclose(f);
-        return r;
+        return 0;
 }
 
 int ns_plan_build(const corral_policy *p, int netns_fd, ns_plan *ret, char *why) {

@@ -14,7 +14,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 18
+plan 20
 
 POL=${CR_POLICIES:-$CR_ROOT/policies}
 CORRAL_POLICY_PATH=$POL
@@ -126,6 +126,42 @@ if unshare -m --propagation private "$T_DIR/ro-wrap" true 2>/dev/null; then
         esac
 else
         fail "cannot make a read-only bind mount in a private mount namespace here (unshare -m)"
+fi
+end
+
+# The same below /dev, on a fresh tmpfs over /dev/shm in the test's own mount namespace:
+# a path with a space (mountinfo writes it as \040, the plan needs the real path), and one
+# longer than the plan's slot (a spawn_error: the run must not get it writable).
+printf '%s\n' '#!/bin/sh' \
+        'mount -t tmpfs tmpfs /dev/shm && mkdir -p "/dev/shm/$1" && mount --bind "/dev/shm/$1" "/dev/shm/$1" &&' \
+        '        mount -o remount,bind,ro "/dev/shm/$1" || exit 99' 'shift' 'exec "$@"' >"$CR_WORK/shm-ro-wrap"
+chmod +x "$CR_WORK/shm-ro-wrap"
+if [ -d /dev/shm ] && unshare -m --propagation private "$CR_WORK/shm-ro-wrap" "ro dir" true 2>/dev/null; then
+        begin "ProtectSystem=strict: a read-only mount below /dev with a space in its path stays read-only"
+        printf '%s\n' "unshare -m shm-ro-wrap 'ro dir' corral run -p ProtectSystem=strict -- cr-hostile write '/dev/shm/ro dir/f'" >>"$T_DIR/cmd"
+        unshare -m --propagation private "$CR_WORK/shm-ro-wrap" "ro dir" "$CORRAL" run --json ${CR_BACKEND:+--backend "$CR_BACKEND"} \
+                -p ProtectSystem=strict -- "$H" write "/dev/shm/ro dir/f" </dev/null >"$T_DIR/stdout" 2>"$T_DIR/stderr"
+        CR_EXIT=$?
+        cr_collect
+        expect_exit 1
+        expect_json 'status == exited'
+        expect_stderr_contains "Read-only file system"
+
+        begin "ProtectSystem=strict: a read-only mount below /dev with a path too long for the plan is a spawn_error"
+        long=$(printf '%0200d' 0)/$(printf '%0100d' 0)
+        printf '%s\n' "unshare -m shm-ro-wrap LONG corral run -p ProtectSystem=strict -- true" >>"$T_DIR/cmd"
+        unshare -m --propagation private "$CR_WORK/shm-ro-wrap" "$long" "$CORRAL" run --json ${CR_BACKEND:+--backend "$CR_BACKEND"} \
+                -p ProtectSystem=strict -- /bin/true </dev/null >"$T_DIR/stdout" 2>"$T_DIR/stderr"
+        CR_EXIT=$?
+        cr_collect
+        expect_exit 126
+        expect_json 'status == spawn_error'
+        expect_stderr_contains "path longer than 255 bytes"
+else
+        skip "ProtectSystem=strict: a read-only mount below /dev with a space in its path stays read-only" \
+                "no /dev/shm, or no read-only bind in a private mount namespace here"
+        skip "ProtectSystem=strict: a read-only mount below /dev with a path too long for the plan is a spawn_error" \
+                "no /dev/shm, or no read-only bind in a private mount namespace here"
 fi
 end
 

@@ -6,13 +6,15 @@
 #     fix is the kernel command line switch;
 #   - no cgroup v2 at all (the cgroup2 mount taken away in a private mount namespace):
 #     rule 5, the rlimit rung, and the fix says to mount cgroup v2;
+#   - cgroup v2 mounted only at a path with a space (mountinfo writes it as \040): found
+#     by mountinfo.c, unescaped, and used;
 #   - in the VM (a delegated subtree, supervisor leaf): rule 1.
 # CGroupBase= input is checked like every policy key; a base that cannot be used is
 # named in doctor and never left behind.
 
 . "$(dirname "$0")/lib.sh"
 
-plan 5
+plan 6
 
 hybrid=0
 [ -d /sys/fs/cgroup/unified ] && [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = tmpfs ] && hybrid=1
@@ -58,6 +60,36 @@ WRAP
         [ "$CR_EXIT" = 99 ] && fail "could not hide the cgroup2 mount"
         expect_exit 1
         expect_json 'chosen == rlimit' 'placement.rule == fallback' 'placement.fix ~ no cgroup v2 is mounted'
+fi
+
+begin "cgroup2 mounted only at a path with a space: mountinfo's octal escape is undone, the run gets its group there"
+if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null 2>&1; then
+        fail "needs root and unshare to move the cgroup2 mount"
+else
+        cat >"$CR_WORK/movecg.sh" <<'WRAP'
+#!/bin/sh
+# a private mount namespace whose only cgroup2 mount is at $1, not a usual place
+for m in $(awk '$3 == "cgroup2" { print $2 }' /proc/self/mounts | sort -r); do umount -l "$m" || exit 99; done
+mkdir -p "$1" && mount -t cgroup2 none "$1" || exit 99
+shift
+exec "$@"
+WRAP
+        mnt="$CR_WORK/cg2 mnt"
+        printf '%s\n' "unshare -m sh movecg.sh '$mnt' corral doctor --json" >>"$T_DIR/cmd"
+        unshare -m --propagation private sh "$CR_WORK/movecg.sh" "$mnt" "$CORRAL" doctor --json \
+                >"$T_DIR/stdout" 2>"$T_DIR/stderr"
+        CR_EXIT=$?
+        cr_collect
+        [ "$CR_EXIT" = 99 ] && fail "could not move the cgroup2 mount"
+        expect_json "cgroup_base ~ $mnt"
+        printf '%s\n' "unshare -m sh movecg.sh '$mnt' corral run --json --backend cgroup2-core -- cr-exit 0" >>"$T_DIR/cmd"
+        unshare -m --propagation private sh "$CR_WORK/movecg.sh" "$mnt" \
+                "$CORRAL" run --json --backend cgroup2-core -- "$P/cr-exit" 0 >"$T_DIR/stdout" 2>"$T_DIR/stderr"
+        CR_EXIT=$?
+        cr_collect
+        expect_exit 0
+        expect_json 'status == ok' 'backend == cgroup2-core'
+        rmdir "$mnt" 2>/dev/null
 fi
 
 begin "CGroupBase= must be an absolute path without '..'"

@@ -5,6 +5,7 @@ their own: commands, and functions with the spawn start method, as the caller's 
 The fixture starts a private corrald (root) in a delegated cgroup of its own, the way
 tests/vm/suite/service.sh does, with a socket every user may connect to."""
 
+import ctypes
 import os
 import pathlib
 import shutil
@@ -49,6 +50,47 @@ def cgroup_base():
     return os.path.dirname(base) if os.path.basename(base) == "supervisor" else base
 
 
+PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+
+def dies_with_pytest():
+    """A preexec_fn: the child gets SIGTERM (corrald's stop: it ends its runs and exits)
+    when pytest dies, however it dies (meson's timeout, Ctrl-C, kill -9), instead of
+    living on as an orphan. If pytest died before the prctl, the child goes at once."""
+    parent = os.getpid()
+
+    def preexec():
+        if _prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0 or os.getppid() != parent:
+            os._exit(1)
+    return preexec
+
+
+def remove_stale_groups(base):
+    """The groups of killed pytests (no teardown ran; their corrald stopped, see above):
+    the pytest is gone and nothing is left in its supervisor group."""
+    for name in os.listdir(base):
+        pid = name[len("pytest-svc-"):]
+        if not name.startswith("pytest-svc-") or not pid.isdigit() or os.path.exists("/proc/" + pid):
+            continue
+        try:
+            with open(os.path.join(base, name, "supervisor", "cgroup.procs")) as f:
+                if f.read().strip():
+                    continue
+        except FileNotFoundError:
+            pass
+        for root, dirs, _ in os.walk(os.path.join(base, name), topdown=False):
+            for sub in dirs:
+                try:
+                    os.rmdir(os.path.join(root, sub))
+                except OSError:
+                    pass
+        try:
+            os.rmdir(os.path.join(base, name))
+        except OSError:
+            pass
+
+
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     exe = corrald_path()
@@ -57,6 +99,8 @@ def service(tmp_path_factory):
     if os.getuid() != 0:
         pytest.skip("the fixture starts corrald as root; this is uid %d" % os.getuid())
     base = cgroup_base()
+    if base:
+        remove_stale_groups(base)
     cg = os.path.join(base, "pytest-svc-%d" % os.getpid()) if base else None
     try:
         os.mkdir(cg)
@@ -78,7 +122,7 @@ def service(tmp_path_factory):
     # corrald sits in <cg>/supervisor, its runs next to it (systemd's Delegate= shape).
     p = subprocess.Popen(["sh", "-c", 'echo $$ > "$1/supervisor/cgroup.procs" && exec "$2" --listen "$3" '
                           '--config "$4" --socket-mode 0666', "sh", cg, exe, sock, str(conf)],
-                         stdout=log, stderr=subprocess.STDOUT)
+                         stdout=log, stderr=subprocess.STDOUT, preexec_fn=dies_with_pytest())
     deadline = time.monotonic() + 30 * SLOW
     while True:  # the socket exists from bind(), answers from listen()
         try:
@@ -148,6 +192,40 @@ def test_connect_as_an_unprivileged_user(service):
     shutil.rmtree(tmp_path, ignore_errors=True)
     assert out.returncode == 0, out.stdout.decode()
     assert out.stdout.decode().split() == ["ok", str(UNPRIVILEGED), str(UNPRIVILEGED)]
+
+
+def proc_gone(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_the_fixtures_daemon_dies_with_pytest():
+    """kill -9 of the process that started a child through dies_with_pytest() (as the
+    fixture starts corrald) ends the child: nothing of the suite outlives pytest."""
+    script = textwrap.dedent("""
+        import subprocess, sys
+        sys.path.insert(0, {here!r})
+        from test_service import dies_with_pytest
+        p = subprocess.Popen(["sleep", "60"], preexec_fn=dies_with_pytest())
+        print(p.pid, flush=True)
+        sys.stdin.read()
+    """).format(here=os.path.dirname(os.path.abspath(__file__)))
+    parent = subprocess.Popen(python_argv(script), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              env=python_env(PYTHONPATH=os.pathsep.join(p for p in sys.path if p)))
+    child = int(parent.stdout.readline())
+    assert not proc_gone(child)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10 * SLOW
+    while not proc_gone(child) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    gone = proc_gone(child)
+    if not gone:
+        os.kill(child, signal.SIGKILL)
+    assert gone, "sleep %d outlived the process that started it" % child
 
 
 def test_connect_to_nothing_names_the_socket(tmp_path):

@@ -5,7 +5,8 @@
  * and TLS until it execs, so pid 1 must not run beside it: nothing pid 1 does while pid 2
  * sets itself up may show in pid 2 (errno), signals pid 1 gets meanwhile wait for pid 2's
  * exec, and every way pid 2 leaves (exec, a failing set-up step, a signal) ends the wait.
- * In a sanitized build pid 2 is a fork (no shared memory); the same points hold.
+ * The same points hold where pid 2 is a fork (init_start without a pid 2 function; every
+ * sanitized build), which waits through a socket pair.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +39,7 @@ typedef struct run {
         pid_t init;    /* in our pid namespace */
         const setup_plan *plan; /* or a function: */
         int (*fn)(void *arg);
-        bool forked;   /* pid 2 is the fork fallback's (no shared memory) */
+        bool fork_path; /* init_start's fork (no pid2_fn): pid 2 shares no memory */
 } run;
 
 /* pid 1: what step_pidns_init does, with the test's pid 2 */
@@ -48,11 +49,9 @@ static _Noreturn void init_main(run *r) {
         close(r->go[1]);
         if (r->plan)
                 setup_run(r->plan, r->report[1], false); /* never returns */
-        int err = init_start(r->report[1], NULL, false, r->fn, r);
-        if (err == 0) {
-                r->forked = true; /* pid 2 of the fork fallback (sanitized builds) */
-                _exit(r->fn(r));
-        }
+        int err = init_start(r->report[1], NULL, false, r->fork_path ? NULL : r->fn, r);
+        if (err == 0)
+                _exit(r->fn(r)); /* pid 2 of the fork (asked for, or a sanitized build) */
         _exit(100);
 }
 
@@ -145,7 +144,7 @@ static int pid2_keeps_errno(void *arg) {
 /* A SIGSTOP and SIGCONT of pid 1 while pid 2 is in its set-up: an init that already served
  * came back from sigtimedwait() with EINTR and wrote it into the errno they share. */
 static void test_init_does_not_touch_pid2s_errno(void **state) {
-        run r = { .fn = pid2_keeps_errno };
+        run r = { .fn = pid2_keeps_errno, .fork_path = *state != NULL };
         if (!start(&r))
                 skip();
         char b;
@@ -163,21 +162,16 @@ static void test_init_does_not_touch_pid2s_errno(void **state) {
 
 /* pid 2 asks its init to forward SIGUSR1 to it, during its set-up */
 static int pid2_signals_init(void *arg) {
-        const run *r = arg;
-        if (r->forked)
-                return 99;
         (void) kill(1, SIGUSR1);
         sleep_ms(300);
         return 7;
 }
 
 static void test_signals_wait_for_pid2s_exec(void **state) {
-        run r = { .fn = pid2_signals_init };
+        run r = { .fn = pid2_signals_init, .fork_path = *state != NULL };
         if (!start(&r))
                 skip();
         int status = pid2_status(&r);
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 99)
-                skip(); /* a fork shares nothing with pid 1, which serves at once */
         /* the signal stayed pending in pid 1 until pid 2 had left its memory, then went to
          * a pid 2 that was gone (its exit status is its own) */
         assert_true(WIFEXITED(status));
@@ -193,7 +187,7 @@ static int pid2_execs(void *arg) {
 }
 
 static void test_exec_ends_the_wait(void **state) {
-        run r = { .fn = pid2_execs };
+        run r = { .fn = pid2_execs, .fork_path = *state != NULL };
         if (!start(&r))
                 skip();
         struct timespec t0, t1;
@@ -211,7 +205,7 @@ static int pid2_kills_itself(void *arg) {
 }
 
 static void test_pid2_killed_before_exec(void **state) {
-        run r = { .fn = pid2_kills_itself };
+        run r = { .fn = pid2_kills_itself, .fork_path = *state != NULL };
         if (!start(&r))
                 skip();
         int status = pid2_status(&r);
@@ -229,7 +223,7 @@ static int pid2_blocks(void *arg) {
 }
 
 static void test_kill_while_waiting(void **state) {
-        run r = { .fn = pid2_blocks };
+        run r = { .fn = pid2_blocks, .fork_path = *state != NULL };
         if (!start(&r))
                 skip();
         char b;
@@ -274,12 +268,20 @@ static void test_failing_step_after_init(void **state) {
 }
 
 int main(void) {
+        /* each point twice: pid 2 in pid 1's memory (a sanitized build forks there too),
+         * and init_start's fork */
+        static int fork_path = 1;
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_init_does_not_touch_pid2s_errno),
-                cmocka_unit_test(test_signals_wait_for_pid2s_exec),
-                cmocka_unit_test(test_exec_ends_the_wait),
-                cmocka_unit_test(test_pid2_killed_before_exec),
-                cmocka_unit_test(test_kill_while_waiting),
+                cmocka_unit_test_prestate(test_init_does_not_touch_pid2s_errno, NULL),
+                cmocka_unit_test_prestate(test_init_does_not_touch_pid2s_errno, &fork_path),
+                cmocka_unit_test_prestate(test_signals_wait_for_pid2s_exec, NULL),
+                cmocka_unit_test_prestate(test_signals_wait_for_pid2s_exec, &fork_path),
+                cmocka_unit_test_prestate(test_exec_ends_the_wait, NULL),
+                cmocka_unit_test_prestate(test_exec_ends_the_wait, &fork_path),
+                cmocka_unit_test_prestate(test_pid2_killed_before_exec, NULL),
+                cmocka_unit_test_prestate(test_pid2_killed_before_exec, &fork_path),
+                cmocka_unit_test_prestate(test_kill_while_waiting, NULL),
+                cmocka_unit_test_prestate(test_kill_while_waiting, &fork_path),
                 cmocka_unit_test(test_failing_step_after_init),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
