@@ -931,12 +931,19 @@ int cg_group_memory_events_fd(const cg_group *g) {
 }
 
 int cg_group_populated(cg_group *g) {
+        char buf[128];
         uint64_t v;
-        int r = read_keyed_u64_at(g->dirfd, "cgroup.events", "populated", &v);
+        int r;
+        /* Through the fd the monitor watches, not an open per question. Reading there
+         * re-arms its notification, which loses nothing: what it reads is the state as of
+         * now, and any later change notifies again. */
+        ssize_t n = pread(g->events_fd, buf, sizeof buf - 1, 0);
         /* The group was removed under us (an admin's rmdir): the kernel removes only an
          * empty group, so nothing of the run was in it any more. */
-        if (r == -ENOENT || r == -ENODEV)
-                return 0;
+        if (n < 0)
+                return errno == ENODEV || errno == ENOENT ? 0 : negative_errno();
+        buf[n] = '\0';
+        r = read_keyed_u64(buf, "populated", &v);
         if (r < 0)
                 return r;
         return v > 0;
