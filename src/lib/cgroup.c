@@ -5,7 +5,7 @@
  *
  * Kernel interfaces: /proc/self/cgroup, /proc/self/mountinfo (read by mountinfo.c), cgroupfs
  * files (cgroup.controllers, cgroup.subtree_control, cgroup.events, cgroup.procs,
- * cgroup.kill, cpu.stat, memory.*, pids.*). Groups with controllers are created by
+ * cgroup.kill, cgroup.freeze, cpu.stat, memory.*, pids.*). Groups with controllers are created by
  * libcgroup (2.0.2), which has no cgroup.kill, notifications, dirfds nor
  * controller-less groups: those use cgroupfs directly, always through openat() on a
  * held directory fd. Privilege: write access to the base (root, or the owner of a
