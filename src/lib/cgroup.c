@@ -3,13 +3,14 @@
  * cgroup v2 for corral: find the base under which run groups may be created, create
  * one transient group per run, configure, watch, signal, kill, read and remove it.
  *
- * Kernel interfaces: /proc/self/cgroup, /proc/self/mountinfo (read by mountinfo.c), cgroupfs
- * files (cgroup.controllers, cgroup.subtree_control, cgroup.events, cgroup.procs,
- * cgroup.kill, cgroup.freeze, cpu.stat, memory.*, pids.*). Groups with controllers are created by
- * libcgroup (2.0.2), which has no cgroup.kill, notifications, dirfds nor
- * controller-less groups: those use cgroupfs directly, always through openat() on a
- * held directory fd. Privilege: write access to the base (root, or the owner of a
- * delegated subtree). Only groups named run-* that this process created are touched.
+ * Kernel interfaces: /proc/self/cgroup, /proc/self/mountinfo (read by mountinfo.c),
+ * cgroupfs files (cgroup.controllers, cgroup.subtree_control, cgroup.events,
+ * cgroup.procs, cgroup.kill, cgroup.freeze, cpu.stat, memory.*, pids.*). Groups with
+ * controllers are created by libcgroup (2.0.2), which has no cgroup.kill, notifications,
+ * dirfds nor controller-less groups: those use cgroupfs directly, always through
+ * openat() on a held directory fd. Privilege: write access to the base (root, or the
+ * owner of a delegated subtree). Only groups named run-* that this process created are
+ * touched.
  */
 #include <dirent.h>
 #include <fcntl.h>
