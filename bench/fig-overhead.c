@@ -263,6 +263,16 @@ void fig_overhead_cli(const bench *b) {
                                  lim ? " -t 10s -m 256M -n 64" : "");
                 }
 
+        /* What users type: no --backend, so the ladder and placement choose (on this host,
+         * the rung the rows above name as the first usable one). */
+        x = &v[nv++];
+        x->backend = "auto";
+        x->vs_env = env != NULL;
+        x->target = env ? 1.25 : 2.0;
+        x->argv[0] = (char *)b->corral_cli, x->argv[1] = "run", x->argv[2] = "--", x->argv[3] = t;
+        x->argv[4] = NULL;
+        snprintf(x->measure, sizeof x->measure, "corral run -- /bin/true (no --backend: the ladder chooses)");
+
         char *prlimit = bench_which("prlimit");
         if (prlimit) {
                 x = add_tool(b, v, &nv, out_fd, "timeout 10 prlimit --as=256M --nproc=64 /bin/true",
