@@ -101,3 +101,6 @@ int cg_make_group(int dirfd, const char *name, bool *ret_created);
 int cg_remove_empty(int dirfd, const char *name);
 /* Move this process (all its threads) into dirfd/name. */
 int cg_join(int dirfd, const char *name);
+/* Something else moved this process (a systemd scope): read its cgroup again. cg_join and
+ * the claim forget by themselves. */
+void cg_forget_own(void);

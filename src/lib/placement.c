@@ -184,6 +184,7 @@ static int rule_systemd(corral_placement *pl) {
                 return r;
         }
         snprintf(pl->unit, sizeof pl->unit, "%s", unit);
+        cg_forget_own(); /* systemd moved us into the scope */
         /* We are alone in the new scope: the claim moves us into its supervisor leaf. */
         char claim[CG_WHY_MAX];
         r = cg_claim_own(claim);

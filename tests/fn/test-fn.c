@@ -41,6 +41,7 @@ int recurse_forever(int depth);
 void fn_stack_overflow(const void *in, size_t len, corral_out *out);
 void fn_write_n(const void *in, size_t len, corral_out *out);
 void fn_exit3(const void *in, size_t len, corral_out *out);
+void fn_nested_run(const void *in, size_t len, corral_out *out);
 void fn_print(const void *in, size_t len, corral_out *out);
 void fn_pidfile_sleep(const void *in, size_t len, corral_out *out);
 void fn_overflow_then_spin(const void *in, size_t len, corral_out *out);
@@ -63,6 +64,34 @@ void fn_reverse(const void *in, size_t len, corral_out *out) {
 }
 
 void fn_nothing(const void *in, size_t len, corral_out *out) {
+}
+
+/* "<own cgroup>\n<cgroup of a corral run it starts>": corral used inside a run. */
+void fn_nested_run(const void *in, size_t len, corral_out *out) {
+        char own[4096] = "", line[4096];
+        FILE *f = fopen("/proc/self/cgroup", "re");
+        while (f && fgets(line, sizeof line, f))
+                if (strncmp(line, "0::", 3) == 0)
+                        snprintf(own, sizeof own, "%s", line + 3);
+        if (f)
+                fclose(f);
+        corral_out_write(out, own, strlen(own));
+        corral_policy *p;
+        corral_diag d;
+        corral_job *job = NULL;
+        char *const cat[] = { "/bin/cat", "/proc/self/cgroup", NULL };
+        if (corral_policy_new(&p) < 0 || corral_policy_set_assignment(p, "Backend=cgroup2-core", &d) < 0 ||
+            corral_policy_set_assignment(p, "CaptureOutput=yes", &d) < 0)
+                abort();
+        if (corral_run(p, cat, &job, &d) >= 0 && corral_job_result(job)->stdout_capture.data) {
+                const char *c = strstr((const char *) corral_job_result(job)->stdout_capture.data, "0::");
+                if (c)
+                        corral_out_write(out, c + 3, strlen(c + 3));
+        }
+        corral_job_free(job);
+        corral_policy_free(p);
+        (void) in;
+        (void) len;
 }
 
 void fn_spin(const void *in, size_t len, corral_out *out) {
@@ -225,6 +254,28 @@ static bool has_line_after(const char *report, const char *marker, const char *n
         char buf[512];
         snprintf(buf, sizeof buf, "%.*s", (int) n, line);
         return strstr(buf, name) != NULL;
+}
+
+/* corral caches this process's cgroup path; a function's process is a fork in another
+ * group (the run's), and a corral run it starts must go below that group, never beside it */
+static void t_nested(void) {
+        const char *what = "corral inside a function run puts its run below the function's own group";
+        corral_job *job = run(ft_policy(NULL), fn_nested_run, NULL, 0);
+        const corral_result *r = job ? corral_job_result(job) : NULL;
+        if (r && r->backend == CORRAL_BACKEND_RLIMIT) {
+                tap_skip(what, "the rlimit rung gives the function no group of its own");
+                corral_job_free(job);
+                return;
+        }
+        tap_begin("%s", what);
+        char outer[4096] = "", inner[4096] = "";
+        if (r && r->status == CORRAL_STATUS_OK && r->fn_output.data)
+                (void) sscanf((const char *) r->fn_output.data, "%4095[^\n]\n%4095[^\n]", outer, inner);
+        size_t n = strlen(outer);
+        expect(n > 0 && strncmp(inner, outer, n) == 0 && strncmp(inner + n, "/run-", 5) == 0,
+               "function in '%s', its run in '%s'", outer, inner);
+        ft_dump(r);
+        corral_job_free(job);
 }
 
 static bool forkserver(void) {
@@ -717,7 +768,7 @@ int main(int argc, char **argv) {
         }
         char *fds_before = ft_fds();
 
-        tap_plan(27);
+        tap_plan(28);
         tap_diag("start method %s, backend %s", ft_start, ft_backend);
         t_returns_bytes();
         t_large();
@@ -740,6 +791,7 @@ int main(int argc, char **argv) {
         t_bad_args();
         t_forkserver_refusals();
         t_timing();
+        t_nested();
 
         tap_begin("no fd left open, no zombie left");
         char *fds_after = ft_fds();
