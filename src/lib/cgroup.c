@@ -3,13 +3,14 @@
  * cgroup v2 for corral: find the base under which run groups may be created, create
  * one transient group per run, configure, watch, signal, kill, read and remove it.
  *
- * Kernel interfaces: /proc/self/cgroup, /proc/self/mountinfo (read by mountinfo.c), cgroupfs
- * files (cgroup.controllers, cgroup.subtree_control, cgroup.events, cgroup.procs,
- * cgroup.kill, cpu.stat, memory.*, pids.*). Groups with controllers are created by
- * libcgroup (2.0.2), which has no cgroup.kill, notifications, dirfds nor
- * controller-less groups: those use cgroupfs directly, always through openat() on a
- * held directory fd. Privilege: write access to the base (root, or the owner of a
- * delegated subtree). Only groups named run-* that this process created are touched.
+ * Kernel interfaces: /proc/self/cgroup, /proc/self/mountinfo (read by mountinfo.c),
+ * cgroupfs files (cgroup.controllers, cgroup.subtree_control, cgroup.events,
+ * cgroup.procs, cgroup.kill, cgroup.freeze, cpu.stat, memory.*, pids.*). Groups with
+ * controllers are created by libcgroup (2.0.2), which has no cgroup.kill, notifications,
+ * dirfds nor controller-less groups: those use cgroupfs directly, always through
+ * openat() on a held directory fd. Privilege: write access to the base (root, or the
+ * owner of a delegated subtree). Only groups named run-* that this process created are
+ * touched.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -931,12 +932,19 @@ int cg_group_memory_events_fd(const cg_group *g) {
 }
 
 int cg_group_populated(cg_group *g) {
+        char buf[128];
         uint64_t v;
-        int r = read_keyed_u64_at(g->dirfd, "cgroup.events", "populated", &v);
+        int r;
+        /* Through the fd the monitor watches, not an open per question. Reading there
+         * re-arms its notification, which loses nothing: what it reads is the state as of
+         * now, and any later change notifies again. */
+        ssize_t n = pread(g->events_fd, buf, sizeof buf - 1, 0);
         /* The group was removed under us (an admin's rmdir): the kernel removes only an
          * empty group, so nothing of the run was in it any more. */
-        if (r == -ENOENT || r == -ENODEV)
-                return 0;
+        if (n < 0)
+                return errno == ENODEV || errno == ENOENT ? 0 : negative_errno();
+        buf[n] = '\0';
+        r = read_keyed_u64(buf, "populated", &v);
         if (r < 0)
                 return r;
         return v > 0;

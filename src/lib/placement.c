@@ -166,12 +166,12 @@ static int rule_configured(corral_placement *pl, const char *mount, const char *
         return confirm_base(pl, CORRAL_PLACEMENT_CONFIGURED);
 }
 
-static int rule_systemd(corral_placement *pl) {
+static int rule_systemd(corral_placement *pl, bool reachable) {
         char *why = pl->why[CORRAL_PLACEMENT_SYSTEMD];
         char inner[SDBUS_WHY_MAX], unit[128];
         int r;
 
-        if (!sdbus_manager_reachable()) {
+        if (!reachable) {
                 snprintf(why, 512, "%s",
                          geteuid() == 0 ? "systemd is not PID 1 here (no /run/systemd/system)"
                                         : "no systemd user manager is reachable (no $XDG_RUNTIME_DIR/systemd/private "
@@ -331,7 +331,7 @@ _public_ int corral_place(const corral_policy *p, corral_placement *ret) {
                         goto done;
         } else
                 snprintf(pl.why[CORRAL_PLACEMENT_CONFIGURED], 512, "no CGroupBase= set");
-        if (rule_systemd(&pl) >= 0)
+        if (rule_systemd(&pl, systemd) >= 0)
                 goto done;
         if (rule_namespace(&pl, mount, systemd) >= 0)
                 goto done;
