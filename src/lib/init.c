@@ -9,9 +9,8 @@
  * execs the program (sharing pid 1's memory until then, on a stack of its own: clone-vm.c;
  * no copy of corral's page tables for a process that only execs), and pid 1 only waits — it
  * forwards every signal it gets to pid 2, reaps every orphan, and when pid 2 ends it writes
- * pid 2's wait status on the
- * report pipe (SPAWN_STEP_PIDNS_EXIT: the parent reads the run's real status there,
- * since an init cannot die of most signals) and exits. Its exit makes the kernel kill
+ * pid 2's wait status on the report pipe (SPAWN_STEP_PIDNS_EXIT: the parent reads the
+ * run's real status there, since an init cannot die of most signals) and exits. Its exit makes the kernel kill
  * everything left in the namespace; its PR_SET_PDEATHSIG makes corral's death do the same.
  *
  * Its credentials: the init is forked from the set-up before the rlimits and credential
@@ -29,9 +28,10 @@
  * about to report its own. pid 2 sleeps in the kernel until pid 1 has dropped its
  * privileges and woken it; pid 1 then sleeps until pid 2 has left its memory, by exec or
  * by death, which the kernel signals by zeroing a word of pid 1's and waking it
- * (CLONE_CHILD_CLEARTID, in mm_release), and only then starts serving. Neither futex wait
- * returns an error in between (no handler runs: every signal is blocked; a stop restarts
- * it). Signals that reach pid 1 in the meantime stay pending; it forwards them to the
+ * (CLONE_CHILD_CLEARTID, in mm_release), and only then starts serving. pid 1's futex wait
+ * cannot fail while pid 2 runs (no handler runs: every signal is blocked; a stop restarts
+ * it; EAGAIN only once pid 2 has left), nor pid 2's while pid 1 still uses errno (EAGAIN
+ * only once pid 1 is done). Signals that reach pid 1 in the meantime stay pending; it forwards them to the
  * program from its first instruction. A set-up failure of pid 2 is written by pid 2 and
  * its exit status by pid 1, as always. Where pid 2 is a fork instead (sanitized builds,
  * clone3 refused, other architectures), a socket pair gives the same order: pid 2 reads
