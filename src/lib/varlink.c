@@ -254,7 +254,9 @@ static int queue(vl_conn *c, const char *s, size_t len) {
 }
 
 int vl_conn_send(vl_conn *c, json_t *msg, const int *fds, size_t n_fds) {
-        char *s = json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(9));
+        /* Every digit a double has: the wire carries values, it does not present them
+         * (results are rounded to 9 digits where they are printed, result.c, client.c). */
+        char *s = json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(17));
         if (!s)
                 return -ENOMEM;
         int r = 0;
