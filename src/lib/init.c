@@ -10,8 +10,9 @@
  * no copy of corral's page tables for a process that only execs), and pid 1 only waits — it
  * forwards every signal it gets to pid 2, reaps every orphan, and when pid 2 ends it writes
  * pid 2's wait status on the report pipe (SPAWN_STEP_PIDNS_EXIT: the parent reads the
- * run's real status there, since an init cannot die of most signals) and exits. Its exit makes the kernel kill
- * everything left in the namespace; its PR_SET_PDEATHSIG makes corral's death do the same.
+ * run's real status there, since an init cannot die of most signals) and exits. Its exit
+ * makes the kernel kill everything left in the namespace; its PR_SET_PDEATHSIG makes
+ * corral's death do the same.
  *
  * Its credentials: the init is forked from the set-up before the rlimits and credential
  * steps (it must mount the namespace's /proc first, and pid 2 must be its child), so it
@@ -31,8 +32,8 @@
  * (CLONE_CHILD_CLEARTID, in mm_release), and only then starts serving. pid 1's futex wait
  * cannot fail while pid 2 runs (no handler runs: every signal is blocked; a stop restarts
  * it; EAGAIN only once pid 2 has left), nor pid 2's while pid 1 still uses errno (EAGAIN
- * only once pid 1 is done). Signals that reach pid 1 in the meantime stay pending; it forwards them to the
- * program from its first instruction. A set-up failure of pid 2 is written by pid 2 and
+ * only once pid 1 is done). Signals that reach pid 1 in the meantime stay pending; it
+ * forwards them to the program from its first instruction. A set-up failure of pid 2 is written by pid 2 and
  * its exit status by pid 1, as always. Where pid 2 is a fork instead (sanitized builds,
  * clone3 refused, other architectures), a socket pair gives the same order: pid 2 reads
  * pid 1's byte before it goes on, pid 1 reads EOF once pid 2's close-on-exec end is gone.
